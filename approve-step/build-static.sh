@@ -1,0 +1,346 @@
+#!/bin/bash
+# Build a fully static, stripped approve-step with musl-gcc.
+#
+#   approve-step/build-static.sh OUTDIR         build OUTDIR/approve-step
+#   approve-step/build-static.sh --prepare      only install the tools and
+#                                               fetch cJSON into the cache
+#   approve-step/build-static.sh --apt-sources TYPE DESTDIR
+#                                               write this machine's Debian
+#                                               apt entries as TYPE (deb or
+#                                               deb-src) into DESTDIR
+#
+# This is the one recipe for the static binary: the Containerfile and CI
+# both call it. It compiles every approve-step/*.c plus cJSON, taken from
+# Debian's source package (with Debian's patches applied), so the only
+# network it needs is Debian's archive, and only on the first run.
+#
+# Environment:
+#   APPROVE_STEP_CACHE    cache dir for the cJSON source (default OUTDIR/.cache;
+#                         required with --prepare)
+#   APPROVE_STEP_VERSION  version compiled in (default: from ../meson.build)
+#   APPROVE_STEP_LINK     static-pie | static  (default: static-pie when the
+#                         toolchain really produces one, else static)
+#
+# Tools it installs with apt-get when missing (needs root):
+#   musl-tools dpkg-dev binutils file
+set -eu
+
+me=build-static
+say() { printf '%s: %s\n' "$me" "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+srcdir=$(cd "$(dirname "$0")" && pwd)
+topdir=$(dirname "$srcdir")
+
+# ---------------------------------------------------------------- apt sources
+
+# Print the enabled Debian entries of this machine's apt configuration, as
+# TYPE entries (deb or deb-src), keeping only the suites of the running
+# release (CODENAME, CODENAME-updates, CODENAME-security), so third-party
+# repositories and backports are left out. Two outputs: one-line entries
+# (from *.list) to DESTDIR/approve-step.list, deb822 stanzas (from *.sources)
+# to DESTDIR/approve-step.sources. Nothing but the Types/deb word and the
+# suite list is changed; URIs, keys and options are copied as they are.
+apt_sources() {
+	local type=$1 dest=$2 codename="" SL="" SP="" f
+	case $type in deb | deb-src) ;; *) die "--apt-sources: TYPE is deb or deb-src" ;; esac
+	mkdir -p "$dest"
+	if [ -r /etc/os-release ]; then
+		# shellcheck disable=SC1091
+		codename=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")
+	fi
+	[ -n "$codename" ] || die "no VERSION_CODENAME in /etc/os-release"
+	eval "$(apt-config shell SL Dir::Etc::SourceList/f SP Dir::Etc::SourceParts/d)"
+	: "${SL:=/etc/apt/sources.list}" "${SP:=/etc/apt/sources.list.d/}"
+
+	local lists=() stanzas=()
+	[ -f "$SL" ] && lists+=("$SL")
+	for f in "$SP"*.list; do [ -f "$f" ] && lists+=("$f"); done
+	for f in "$SP"*.sources; do [ -f "$f" ] && stanzas+=("$f"); done
+
+	: >"$dest/approve-step.list"
+	: >"$dest/approve-step.sources"
+	if [ "${#lists[@]}" -gt 0 ]; then
+		awk -v type="$type" -v cn="$codename" '
+		function keep(s) { return s == cn || s == cn "-updates" || s == cn "-security" }
+		/^[ \t]*(#|$)/ { next }
+		$1 != "deb" { next }
+		{
+			i = 2; opts = ""
+			if ($2 ~ /^\[/) {
+				for (; i <= NF; i++) { opts = opts (opts == "" ? "" : " ") $i; if ($i ~ /\]$/) { i++; break } }
+			}
+			uri = $i; suite = $(i + 1)
+			if (!keep(suite)) next
+			line = type (opts == "" ? "" : " " opts) " " uri " " suite
+			for (j = i + 2; j <= NF; j++) line = line " " $j
+			if (!(line in seen)) { seen[line] = 1; print line }
+		}' "${lists[@]}" >>"$dest/approve-step.list"
+	fi
+	if [ "${#stanzas[@]}" -gt 0 ]; then
+		awk -v type="$type" -v cn="$codename" '
+		function keep(s) { return s == cn || s == cn "-updates" || s == cn "-security" }
+		function flush(   k, t, n, a, found, suites, out) {
+			if (nf == 0) return
+			t = " " val["types"] " "; gsub(/[ \t\n]+/, " ", t)
+			found = (t ~ / deb /) && tolower(val["enabled"]) !~ /no/
+			suites = ""
+			n = split(val["suites"], a, /[ \t\n]+/)
+			for (k = 1; k <= n; k++) if (a[k] != "" && keep(a[k])) suites = suites (suites == "" ? "" : " ") a[k]
+			if (found && suites != "") {
+				out = "Types: " type "\n"
+				for (k = 1; k <= nf; k++) {
+					if (name[k] == "types" || name[k] == "suites") continue
+					out = out raw[k] "\n"
+				}
+				out = out "Suites: " suites "\n"
+				print out
+			}
+			nf = 0; delete val
+		}
+		/^#/ { next }
+		/^[ \t]*$/ { flush(); next }
+		/^[ \t]/ { raw[nf] = raw[nf] "\n" $0; val[name[nf]] = val[name[nf]] "\n" $0; next }
+		{
+			nf++; raw[nf] = $0
+			k = index($0, ":"); name[nf] = tolower(substr($0, 1, k - 1))
+			val[name[nf]] = substr($0, k + 1)
+		}
+		END { flush() }' "${stanzas[@]}" >>"$dest/approve-step.sources"
+	fi
+	if ! [ -s "$dest/approve-step.list" ] && ! [ -s "$dest/approve-step.sources" ]; then
+		die "no enabled apt entry for $codename found in $SL or $SP"
+	fi
+}
+
+# ---------------------------------------------------------------- tools
+
+install_deps() {
+	local missing=()
+	command -v musl-gcc >/dev/null || missing+=(musl-tools)
+	command -v dpkg-source >/dev/null || missing+=(dpkg-dev)
+	if ! command -v readelf >/dev/null || ! command -v strip >/dev/null; then
+		missing+=(binutils)
+	fi
+	command -v file >/dev/null || missing+=(file)
+	[ "${#missing[@]}" -eq 0 ] && return 0
+	[ "$(id -u)" -eq 0 ] || die "missing packages: ${missing[*]} (run as root, or: apt-get install ${missing[*]})"
+	say "installing ${missing[*]}"
+	apt-get -q update
+	DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends "${missing[@]}"
+}
+
+# ---------------------------------------------------------------- cJSON
+
+# Unpack Debian's cjson source package (patches applied) into $cache/cjson,
+# once. Uses a private apt state with deb-src entries derived from this
+# machine's apt entries; the system's apt configuration is not touched.
+fetch_cjson() {
+	local cache=$1
+	if [ -f "$cache/cjson/cJSON.c" ] && [ -f "$cache/cjson/cJSON.h" ]; then
+		return 0
+	fi
+	command -v apt-get >/dev/null || die "apt-get is needed to fetch cJSON's source"
+	mkdir -p "$cache"
+	local work
+	work=$(mktemp -d "$cache/fetch.XXXXXX")
+	mkdir -p "$work/sources.list.d" "$work/lists/partial" "$work/cache/archives/partial" "$work/src"
+	: >"$work/empty.list"
+	apt_sources deb-src "$work/sources.list.d"
+	local apt=(apt-get -q
+		-o "Dir::Etc::SourceList=$work/empty.list"
+		-o "Dir::Etc::SourceParts=$work/sources.list.d"
+		-o "Dir::State::Lists=$work/lists"
+		-o "Dir::Cache=$work/cache"
+		-o "APT::Sandbox::User=root")
+	say "fetching Debian's cjson source package"
+	"${apt[@]}" update >"$work/update.log" 2>&1 || {
+		cat "$work/update.log" >&2
+		die "apt-get update (deb-src) failed"
+	}
+	(cd "$work/src" && "${apt[@]}" source cjson) >"$work/source.log" 2>&1 || {
+		cat "$work/source.log" >&2
+		die "apt-get source cjson failed"
+	}
+	local dsc tree
+	dsc=$(find "$work/src" -maxdepth 1 -name 'cjson_*.dsc' | head -n 1)
+	tree=$(find "$work/src" -mindepth 2 -maxdepth 2 -name cJSON.c -printf '%h\n' | head -n 1)
+	if [ -z "$dsc" ] || [ -z "$tree" ]; then
+		die "apt-get source cjson gave no cJSON.c"
+	fi
+	basename "$dsc" .dsc | sed 's/^cjson_//' >"$tree/.debian-version"
+	rm -rf "$cache/cjson"
+	mv "$tree" "$cache/cjson"
+	rm -rf "$work"
+	say "cJSON $(cat "$cache/cjson/.debian-version") cached in $cache/cjson"
+}
+
+# ---------------------------------------------------------------- toolchain
+
+# The directory of musl's crt files, from the musl-gcc wrapper's specs.
+musl_libdir() {
+	local specs
+	specs=$(sed -n 's/.*-specs "\{0,1\}\([^" ]*musl-gcc\.specs\).*/\1/p' "$(command -v musl-gcc)" | head -n 1)
+	if [ -n "$specs" ] && [ -f "$specs" ]; then
+		dirname "$specs"
+	else
+		printf '/usr/lib/%s\n' "$(gcc -dumpmachine | sed 's/-gnu[a-z]*$/-musl/')"
+	fi
+}
+
+# Link "$@" (objects) into $out as a static PIE. Debian's musl-gcc specs
+# always link Scrt1.o with a dynamic linker request, so `musl-gcc
+# -static-pie` alone yields a dynamic PIE needing /lib/ld-musl-*.so.1 and
+# libc.so. A static PIE needs musl's self-relocating rcrt1.o and no
+# interpreter, so the start files are named here explicitly.
+link_static_pie() {
+	local out=$1 libdir
+	shift
+	libdir=$(musl_libdir)
+	[ -f "$libdir/rcrt1.o" ] || return 1
+	musl-gcc -static-pie -nostartfiles "${ldflags[@]}" \
+		-Wl,-static -Wl,--no-dynamic-linker -Wl,-z,text \
+		-o "$out" \
+		"$libdir/rcrt1.o" "$libdir/crti.o" "$(musl-gcc -print-file-name=crtbeginS.o)" \
+		"$@" \
+		"$(musl-gcc -print-file-name=crtendS.o)" "$libdir/crtn.o"
+}
+
+link_static() {
+	local out=$1
+	shift
+	musl-gcc -static -no-pie "${ldflags[@]}" -o "$out" "$@"
+}
+
+# True when $1 is an ELF file with no program interpreter and no NEEDED.
+is_static_elf() {
+	local h
+	h=$(readelf -ldW "$1" 2>/dev/null) || return 1
+	! printf '%s\n' "$h" | grep -q -e 'INTERP' -e '(NEEDED)'
+}
+
+# Decide between static-pie and static: build a probe that uses the stack
+# protector and must run; keep static-pie only if the result is really
+# static and works.
+choose_link() {
+	local dir=$1
+	case ${APPROVE_STEP_LINK:-} in
+	static | static-pie)
+		printf '%s\n' "$APPROVE_STEP_LINK"
+		return 0
+		;;
+	"") ;;
+	*) die "APPROVE_STEP_LINK must be static-pie or static" ;;
+	esac
+	cat >"$dir/probe.c" <<'EOF'
+#include <stdio.h>
+#include <string.h>
+static int probe_data = 42;
+int main(int argc, char **argv)
+{
+	char buf[64];
+	snprintf(buf, sizeof buf, "%s:%d", argc > 1 ? argv[1] : "ok", probe_data);
+	return strcmp(buf, "ok:42") != 0;
+}
+EOF
+	if musl-gcc "${cflags[@]}" -c "$dir/probe.c" -o "$dir/probe.o" 2>"$dir/probe.log" &&
+		link_static_pie "$dir/probe" "$dir/probe.o" 2>>"$dir/probe.log" &&
+		is_static_elf "$dir/probe" && "$dir/probe"; then
+		printf 'static-pie\n'
+	else
+		say "static-pie not usable here ($(tr '\n' ' ' <"$dir/probe.log" | cut -c1-200)); linking with -static"
+		printf 'static\n'
+	fi
+}
+
+# ---------------------------------------------------------------- build
+
+version() {
+	if [ -n "${APPROVE_STEP_VERSION:-}" ]; then
+		printf '%s\n' "$APPROVE_STEP_VERSION"
+	elif [ -f "$topdir/meson.build" ]; then
+		sed -n "s/.*version[[:space:]]*:[[:space:]]*'\([^']*\)'.*/\1/p" "$topdir/meson.build" | head -n 1
+	fi
+}
+
+build() {
+	local outdir=$1 cache=$2 ver
+	mkdir -p "$outdir"
+	outdir=$(cd "$outdir" && pwd)
+	local work="$outdir/.build"
+	rm -rf "$work"
+	mkdir -p "$work/include/cjson" "$work/obj"
+
+	cp "$cache/cjson/cJSON.h" "$work/include/cjson/cJSON.h"
+
+	cflags=(-std=c11 -D_POSIX_C_SOURCE=200809L -O2 -pipe
+		-fstack-protector-strong -fstack-clash-protection -D_FORTIFY_SOURCE=2
+		-fPIE -ffunction-sections -fdata-sections
+		"-ffile-prefix-map=$topdir=." "-ffile-prefix-map=$cache=.")
+	ldflags=("-Wl,-z,relro" "-Wl,-z,now" "-Wl,-z,noexecstack" "-Wl,--gc-sections" -s)
+
+	local link
+	link=$(choose_link "$work")
+
+	ver=$(version)
+	[ -n "$ver" ] || say "warning: no version (set APPROVE_STEP_VERSION); the binary will say 'unknown'"
+
+	# cJSON is third-party C89 code: warnings stay visible but do not fail.
+	musl-gcc "${cflags[@]}" -Wall -c "$cache/cjson/cJSON.c" -o "$work/obj/cJSON.o"
+
+	local c objs=("$work/obj/cJSON.o") n=0
+	for c in "$srcdir"/*.c; do
+		[ -f "$c" ] || continue
+		n=$((n + 1))
+		musl-gcc "${cflags[@]}" -Wall -Wextra -Werror \
+			${ver:+"-DAPPROVE_STEP_VERSION=\"$ver\""} \
+			-I"$srcdir" -I"$work/include" -I"$work/include/cjson" \
+			-c "$c" -o "$work/obj/$(basename "$c" .c).o"
+		objs+=("$work/obj/$(basename "$c" .c).o")
+	done
+	[ "$n" -gt 0 ] || die "no C sources in $srcdir"
+
+	if [ "$link" = static-pie ]; then
+		link_static_pie "$work/approve-step" "${objs[@]}"
+	else
+		link_static "$work/approve-step" "${objs[@]}"
+	fi
+	strip --strip-all -R .comment "$work/approve-step"
+	is_static_elf "$work/approve-step" || die "the result is not static"
+
+	mv -f "$work/approve-step" "$outdir/approve-step"
+	rm -rf "$work"
+	say "built $outdir/approve-step ($link, $(stat -c %s "$outdir/approve-step") bytes, ${ver:-unknown}, cJSON $(cat "$cache/cjson/.debian-version" 2>/dev/null || echo '?'))"
+	say "$(file -b "$outdir/approve-step")"
+}
+
+# ---------------------------------------------------------------- main
+
+usage() {
+	sed -n '2,11s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+}
+
+cflags=()
+ldflags=()
+case ${1:-} in
+--apt-sources)
+	[ $# -eq 3 ] || usage
+	apt_sources "$2" "$3"
+	;;
+--prepare)
+	[ $# -eq 1 ] || usage
+	[ -n "${APPROVE_STEP_CACHE:-}" ] || die "--prepare needs APPROVE_STEP_CACHE"
+	install_deps
+	fetch_cjson "$APPROVE_STEP_CACHE"
+	;;
+"" | -*) usage ;;
+*)
+	[ $# -eq 1 ] || usage
+	cache=${APPROVE_STEP_CACHE:-$1/.cache}
+	install_deps
+	fetch_cjson "$cache"
+	cache=$(cd "$cache" && pwd)
+	build "$1" "$cache"
+	;;
+esac
