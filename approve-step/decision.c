@@ -1,0 +1,139 @@
+#include "decision.h"
+
+#include <cjson/cJSON.h>
+#include <string.h>
+
+const char decision_approve_words[] = "approved, approve, success";
+const char decision_refuse_words[] =
+	"refused, refuse, rejected, reject, denied";
+
+static const struct {
+	const char *word;
+	enum verdict verdict;
+} words[] = {
+	{"approved", VERDICT_APPROVED}, {"approve", VERDICT_APPROVED},
+	{"success", VERDICT_APPROVED},	{"refused", VERDICT_REFUSED},
+	{"refuse", VERDICT_REFUSED},	{"rejected", VERDICT_REFUSED},
+	{"reject", VERDICT_REFUSED},	{"denied", VERDICT_REFUSED},
+	{"", VERDICT_PENDING},		{"init", VERDICT_PENDING},
+	{"pending", VERDICT_PENDING},	{"notifying", VERDICT_PENDING},
+	{"notified", VERDICT_PENDING},	{"waiting", VERDICT_PENDING},
+};
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+	       c == '\f';
+}
+
+static char ascii_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+enum verdict decision_word(const char *word, size_t len)
+{
+	while (len > 0 && is_space(word[0])) {
+		word++;
+		len--;
+	}
+	while (len > 0 && is_space(word[len - 1]))
+		len--;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (strlen(words[i].word) != len)
+			continue;
+		size_t j = 0;
+		while (j < len && ascii_lower(word[j]) == words[i].word[j])
+			j++;
+		if (j == len)
+			return words[i].verdict;
+	}
+	return VERDICT_UNKNOWN;
+}
+
+const char *verdict_name(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_APPROVED:
+		return "approved";
+	case VERDICT_REFUSED:
+		return "refused";
+	case VERDICT_PENDING:
+		return "pending";
+	case VERDICT_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+/* Copies a JSON string member, if it is one, bounded. */
+static void copy_field(const cJSON *obj, const char *name, char *out,
+		       size_t *out_len)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+	size_t len;
+
+	*out_len = 0;
+	out[0] = '\0';
+	if (!cJSON_IsString(item) || item->valuestring == NULL)
+		return;
+	len = strlen(item->valuestring);
+	if (len > DECISION_FIELD_MAX)
+		len = DECISION_FIELD_MAX;
+	memcpy(out, item->valuestring, len);
+	out[len] = '\0';
+	*out_len = len;
+}
+
+static void parse_json(const char *buf, size_t len, struct decision *d)
+{
+	/* len + 1: cJSON wants the terminating NUL inside the length. */
+	cJSON *root = cJSON_ParseWithLengthOpts(buf, len + 1, NULL, 1);
+	const cJSON *word;
+
+	if (root == NULL) {
+		d->problem = "malformed JSON";
+		goto out;
+	}
+	if (!cJSON_IsObject(root)) {
+		d->problem = "JSON that is not an object";
+		goto out;
+	}
+	word = cJSON_GetObjectItemCaseSensitive(root, "decision");
+	if (!cJSON_IsString(word) || word->valuestring == NULL) {
+		d->problem = "JSON without a string \"decision\"";
+		goto out;
+	}
+	d->verdict = decision_word(word->valuestring,
+				   strlen(word->valuestring));
+	if (d->verdict == VERDICT_UNKNOWN)
+		d->problem = "a \"decision\" that is not a decision word";
+	copy_field(root, "approver", d->approver, &d->approver_len);
+	copy_field(root, "comment", d->comment, &d->comment_len);
+out:
+	cJSON_Delete(root);
+}
+
+void decision_parse(const char *buf, size_t len, struct decision *d)
+{
+	size_t i = 0;
+
+	d->verdict = VERDICT_UNKNOWN;
+	d->problem = NULL;
+	d->approver[0] = d->comment[0] = '\0';
+	d->approver_len = d->comment_len = 0;
+
+	if (memchr(buf, '\0', len) != NULL) {
+		d->problem = "binary data";
+		return;
+	}
+	while (i < len && is_space(buf[i]))
+		i++;
+	if (i < len && buf[i] == '{') {
+		parse_json(buf, len, d);
+		return;
+	}
+	d->verdict = decision_word(buf, len);
+	if (d->verdict == VERDICT_UNKNOWN)
+		d->problem = "not a decision word";
+}

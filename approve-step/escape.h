@@ -1,0 +1,27 @@
+/* Make untrusted bytes safe to show in a log line or a Tekton result. */
+#ifndef APPROVE_STEP_ESCAPE_H
+#define APPROVE_STEP_ESCAPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Appended when a value did not fit, so a cut is never silent. */
+#define ESCAPE_CUT_MARK "...[truncated]"
+
+enum escape_flags {
+	/* Also escape '"' and '\\', for values shown inside quotes in logs. */
+	ESCAPE_QUOTES = 1 << 0,
+};
+
+/*
+ * Writes `in` (len bytes, any content) to `out` as one line of printable
+ * text: control characters, invalid UTF-8, C1 controls and the Unicode
+ * characters that reorder or break lines are written as \n, \xNN or
+ * \u{XXXX}. At most outsz - 1 bytes plus a NUL; a value that does not fit
+ * is cut on a character boundary and ends in ESCAPE_CUT_MARK.
+ * Returns true when the value was cut. outsz must exceed the mark.
+ */
+bool escape_value(char *out, size_t outsz, const char *in, size_t len,
+		  unsigned flags);
+
+#endif

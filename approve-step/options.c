@@ -1,0 +1,356 @@
+#include "options.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef APPROVE_STEP_VERSION
+#define APPROVE_STEP_VERSION "unknown"
+#endif
+
+static const char usage[] =
+	"Usage: approve-step --dir DIR [options]\n"
+	"\n"
+	"Wait until the file KEY in DIR holds a decision, then exit 0 if it\n"
+	"approves and 1 if it refuses, on timeout, or when cancelled.\n"
+	"\n"
+	"  --dir DIR              directory holding the decision (the workspace)\n"
+	"  --key NAME             file in DIR with the decision (default: status)\n"
+	"  --timeout DURATION     86400, 90s, 15m, 24h, 1h30m; 0 waits forever\n"
+	"                         (default: 24h)\n"
+	"  --on-timeout ACTION    refuse or approve (default: refuse)\n"
+	"  --results-dir DIR      write Tekton results (decision, approver,\n"
+	"                         comment, waited-seconds) into DIR\n"
+	"  --configmap NAME       ConfigMap behind DIR, to print kubectl commands\n"
+	"  --namespace NS         its namespace, to print kubectl commands\n"
+	"  --poll-interval DUR    also re-read every DUR; 0 never (default: only\n"
+	"                         on network file systems, every 5s)\n"
+	"  --approvals N          approving votes needed (default: 1)\n"
+	"  --approvers A,B,...    only these users' votes count\n"
+	"  --requester NAME       this user's votes never count\n"
+	"  -h, --help             show this help\n"
+	"  --version              show the version\n"
+	"\n"
+	"Decisions: approved, approve, success | refused, refuse, rejected,\n"
+	"reject, denied | pending: empty, init, pending, notifying, notified,\n"
+	"waiting; or JSON {\"decision\": ..., \"approver\": ..., \"comment\": ...}.\n"
+	"With --approvals > 1, --approvers or --requester, votes are files\n"
+	"KEY.USER (USER encoded: bytes outside [-.a-zA-Z0-9] as _xx).\n"
+	"\n"
+	"Exit status: 0 approved; 1 refused, timed out or cancelled;\n"
+	"2 usage or setup error.\n";
+
+enum {
+	OPT_DIR = 256,
+	OPT_KEY,
+	OPT_TIMEOUT,
+	OPT_ON_TIMEOUT,
+	OPT_RESULTS_DIR,
+	OPT_CONFIGMAP,
+	OPT_NAMESPACE,
+	OPT_POLL_INTERVAL,
+	OPT_APPROVALS,
+	OPT_APPROVERS,
+	OPT_REQUESTER,
+	OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+	{"dir", required_argument, NULL, OPT_DIR},
+	{"key", required_argument, NULL, OPT_KEY},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"on-timeout", required_argument, NULL, OPT_ON_TIMEOUT},
+	{"results-dir", required_argument, NULL, OPT_RESULTS_DIR},
+	{"configmap", required_argument, NULL, OPT_CONFIGMAP},
+	{"namespace", required_argument, NULL, OPT_NAMESPACE},
+	{"poll-interval", required_argument, NULL, OPT_POLL_INTERVAL},
+	{"approvals", required_argument, NULL, OPT_APPROVALS},
+	{"approvers", required_argument, NULL, OPT_APPROVERS},
+	{"requester", required_argument, NULL, OPT_REQUESTER},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+static bool is_digits(const char *s, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* One "<digits><unit>" term of a duration; advances *s past it. */
+static bool parse_duration_term(const char **s, int64_t *ms)
+{
+	static const struct {
+		const char *name;
+		int64_t ms;
+	} units[] = {{"ms", 1}, {"h", 3600000}, {"m", 60000}, {"s", 1000}};
+	const char *p = *s;
+	char *end;
+	long long n;
+
+	if (*p < '0' || *p > '9')
+		return false;
+	errno = 0;
+	n = strtoll(p, &end, 10);
+	if (errno == ERANGE)
+		return false;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		size_t len = strlen(units[i].name);
+		if (strncmp(end, units[i].name, len) != 0)
+			continue;
+		if (n > DURATION_MAX_MS / units[i].ms)
+			return false;
+		*ms = n * units[i].ms;
+		*s = end + len;
+		return true;
+	}
+	return false;
+}
+
+bool parse_duration(const char *s, int64_t *ms)
+{
+	char *end;
+	long long n;
+	int64_t total = 0;
+
+	if (is_digits(s, strlen(s))) {
+		errno = 0;
+		n = strtoll(s, &end, 10);
+		if (errno == ERANGE || *end != '\0' || n > DURATION_MAX_MS / 1000)
+			return false;
+		*ms = n * 1000;
+		return true;
+	}
+	if (*s == '\0')
+		return false;
+	while (*s != '\0') {
+		int64_t term;
+		if (!parse_duration_term(&s, &term) ||
+		    term > DURATION_MAX_MS - total)
+			return false;
+		total += term;
+	}
+	*ms = total;
+	return true;
+}
+
+void format_duration(char *out, size_t outsz, int64_t ms)
+{
+	int64_t h = ms / 3600000, m = ms / 60000 % 60, s = ms / 1000 % 60;
+	int64_t frac = ms % 1000;
+	int n = 0;
+
+	out[0] = '\0';
+	if (h > 0)
+		n += snprintf(out + n, outsz - (size_t)n, "%lldh", (long long)h);
+	if (m > 0 && (size_t)n < outsz)
+		n += snprintf(out + n, outsz - (size_t)n, "%lldm", (long long)m);
+	if ((s > 0 || frac > 0 || n == 0) && (size_t)n < outsz) {
+		if (frac > 0)
+			snprintf(out + n, outsz - (size_t)n, "%lld.%03llds",
+				 (long long)s, (long long)frac);
+		else
+			snprintf(out + n, outsz - (size_t)n, "%llds",
+				 (long long)s);
+	}
+}
+
+static bool all_chars_in(const char *s, const char *extra)
+{
+	for (; *s != '\0'; s++) {
+		char c = *s;
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9');
+		if (!alnum && strchr(extra, c) == NULL)
+			return false;
+	}
+	return true;
+}
+
+bool valid_key(const char *s)
+{
+	size_t len = strlen(s);
+	return len >= 1 && len <= 253 && all_chars_in(s, "-._") &&
+	       strcmp(s, ".") != 0 && strncmp(s, "..", 2) != 0;
+}
+
+/* A DNS-1123 name as Kubernetes requires for ConfigMaps and namespaces. */
+static bool valid_dns_name(const char *s, size_t max, const char *extra)
+{
+	size_t len = strlen(s);
+	if (len < 1 || len > max || !all_chars_in(s, extra))
+		return false;
+	for (const char *p = s; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			return false;
+	return strchr(extra, s[0]) == NULL && strchr(extra, s[len - 1]) == NULL;
+}
+
+static bool parse_approvers(char *list, struct options *opts)
+{
+	opts->approvers_len = 0;
+	for (char *save = NULL, *name = strtok_r(list, ",", &save);
+	     name != NULL; name = strtok_r(NULL, ",", &save)) {
+		if (opts->approvers_len == APPROVERS_MAX) {
+			log_error("--approvers: more than %d names",
+				  APPROVERS_MAX);
+			return false;
+		}
+		opts->approvers[opts->approvers_len++] = name;
+	}
+	return true;
+}
+
+static bool usage_error(const char *option, const char *value,
+			const char *expected)
+{
+	char q[LOG_VALUE_MAX];
+	log_error("%s %s: expected %s (see --help)", option,
+		  log_quote(q, value, strlen(value)), expected);
+	return false;
+}
+
+static bool set_option(int opt, char *arg, struct options *opts)
+{
+	char *end;
+
+	switch (opt) {
+	case OPT_DIR:
+		opts->dir = arg;
+		return *arg != '\0' ||
+		       usage_error("--dir", arg, "a directory");
+	case OPT_KEY:
+		opts->key = arg;
+		return valid_key(arg) ||
+		       usage_error("--key", arg,
+				   "a ConfigMap key: letters, digits, '-', "
+				   "'_', '.', not starting with '..'");
+	case OPT_TIMEOUT:
+		return parse_duration(arg, &opts->timeout_ms) ||
+		       usage_error("--timeout", arg,
+				   "seconds (86400) or a duration (90s, 15m, "
+				   "24h, 1h30m); 0 waits forever");
+	case OPT_ON_TIMEOUT:
+		opts->approve_on_timeout = strcmp(arg, "approve") == 0;
+		return opts->approve_on_timeout || strcmp(arg, "refuse") == 0 ||
+		       usage_error("--on-timeout", arg, "refuse or approve");
+	case OPT_RESULTS_DIR:
+		opts->results_dir = arg;
+		return *arg != '\0' ||
+		       usage_error("--results-dir", arg, "a directory");
+	case OPT_CONFIGMAP:
+		opts->configmap = *arg ? arg : NULL;
+		return !*arg || valid_dns_name(arg, 253, "-.") ||
+		       usage_error("--configmap", arg, "a ConfigMap name");
+	case OPT_NAMESPACE:
+		opts->namespace = *arg ? arg : NULL;
+		return !*arg || valid_dns_name(arg, 63, "-") ||
+		       usage_error("--namespace", arg, "a namespace name");
+	case OPT_POLL_INTERVAL:
+		if (*arg == '\0') {
+			opts->poll_ms = POLL_AUTO;
+			return true;
+		}
+		return (parse_duration(arg, &opts->poll_ms) &&
+			(opts->poll_ms == 0 || opts->poll_ms >= POLL_MIN_MS)) ||
+		       usage_error("--poll-interval", arg,
+				   "0 or a duration of at least 100ms");
+	case OPT_APPROVALS:
+		errno = 0;
+		opts->approvals = strtol(arg, &end, 10);
+		return (is_digits(arg, strlen(arg)) && errno == 0 &&
+			*end == '\0' && opts->approvals >= 1 &&
+			opts->approvals <= APPROVERS_MAX) ||
+		       usage_error("--approvals", arg,
+				   "a whole number from 1 to 64");
+	case OPT_APPROVERS:
+		return parse_approvers(arg, opts);
+	case OPT_REQUESTER:
+		opts->requester = *arg ? arg : NULL;
+		return true;
+	}
+	return false;
+}
+
+/* Checks that need all options: a quorum that can never be reached. */
+static bool check_quorum(const struct options *opts)
+{
+	int eligible = opts->approvers_len;
+
+	if (eligible == 0)
+		return true;
+	for (int i = 0; i < opts->approvers_len; i++)
+		if (opts->requester &&
+		    strcmp(opts->approvers[i], opts->requester) == 0)
+			eligible--;
+	if (opts->approvals <= eligible)
+		return true;
+	log_error("--approvals %ld can never be reached: only %d of the "
+		  "--approvers may vote%s",
+		  opts->approvals, eligible,
+		  eligible < opts->approvers_len ? " (the requester may not)"
+						 : "");
+	return false;
+}
+
+bool options_vote_mode(const struct options *opts)
+{
+	return opts->approvals > 1 || opts->approvers_len > 0 ||
+	       opts->requester != NULL;
+}
+
+enum options_result options_parse(int argc, char **argv, struct options *opts)
+{
+	int opt;
+
+	*opts = (struct options){
+		.key = "status",
+		.timeout_ms = 24 * 3600 * 1000,
+		.poll_ms = POLL_AUTO,
+		.approvals = 1,
+	};
+	opterr = 0; /* our own messages, in our log format */
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
+		if (opt == 'h') {
+			fputs(usage, stdout);
+			return OPTIONS_EXIT_OK;
+		} else if (opt == OPT_VERSION) {
+			puts("approve-step " APPROVE_STEP_VERSION);
+			return OPTIONS_EXIT_OK;
+		} else if (opt == ':') {
+			log_error("%s needs a value (see --help)",
+				  argv[optind - 1]);
+			return OPTIONS_USAGE_ERROR;
+		} else if (opt == '?') {
+			char q[LOG_VALUE_MAX];
+			const char *arg = argv[optind - 1];
+			log_error("unknown option %s (see --help)",
+				  log_quote(q, arg, strlen(arg)));
+			return OPTIONS_USAGE_ERROR;
+		} else if (!set_option(opt, optarg, opts)) {
+			return OPTIONS_USAGE_ERROR;
+		}
+	}
+	if (optind < argc) {
+		char q[LOG_VALUE_MAX];
+		log_error("unexpected argument %s (see --help)",
+			  log_quote(q, argv[optind], strlen(argv[optind])));
+		return OPTIONS_USAGE_ERROR;
+	}
+	if (opts->dir == NULL) {
+		log_error("--dir is required (see --help)");
+		return OPTIONS_USAGE_ERROR;
+	}
+	return check_quorum(opts) ? OPTIONS_RUN : OPTIONS_USAGE_ERROR;
+}

@@ -1,0 +1,51 @@
+/* The command line: what to wait for, for how long, and where to report. */
+#ifndef APPROVE_STEP_OPTIONS_H
+#define APPROVE_STEP_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define APPROVERS_MAX 64
+/* Longest accepted --timeout: 100 years is "forever" for any pipeline. */
+#define DURATION_MAX_MS ((int64_t)100 * 365 * 24 * 3600 * 1000)
+/* Below this a re-read loop would be busy polling, which we exist to avoid. */
+#define POLL_MIN_MS 100
+#define POLL_AUTO (-1)
+
+struct options {
+	const char *dir;
+	const char *key;
+	int64_t timeout_ms; /* 0: no deadline */
+	bool approve_on_timeout;
+	const char *results_dir; /* NULL: no results */
+	const char *configmap;	 /* NULL: not known, only for hints */
+	const char *namespace;
+	int64_t poll_ms; /* POLL_AUTO, 0 (never) or an interval */
+	long approvals;
+	const char *approvers[APPROVERS_MAX];
+	int approvers_len;
+	const char *requester; /* NULL: anyone may vote */
+};
+
+enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_USAGE_ERROR };
+
+/* Fills opts; prints --help/--version or the reason for a usage error. */
+enum options_result options_parse(int argc, char **argv, struct options *opts);
+
+/* True when only KEY.NAME vote files decide, not the plain KEY file. */
+bool options_vote_mode(const struct options *opts);
+
+/*
+ * Seconds ("86400") or a Go-style duration ("90s", "1h30m", "500ms").
+ * Returns false on anything else, including negative and empty values.
+ */
+bool parse_duration(const char *s, int64_t *ms);
+
+/* Formats ms the way parse_duration reads it back ("1h30m", "2.5s"). */
+void format_duration(char *out, size_t outsz, int64_t ms);
+
+/* A ConfigMap key: [-._a-zA-Z0-9]{1,253}, not "." and not starting "..". */
+bool valid_key(const char *s);
+
+#endif

@@ -1,0 +1,207 @@
+#include "report.h"
+
+#include "log.h"
+#include "votes.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void format_deadline(const struct options *opts, char *out,
+			    size_t outsz)
+{
+	char dur[32], at[32];
+	time_t t = time(NULL) + (time_t)(opts->timeout_ms / 1000);
+	struct tm tm;
+
+	if (opts->timeout_ms == 0) {
+		snprintf(out, outsz, "no timeout");
+		return;
+	}
+	format_duration(dur, sizeof(dur), opts->timeout_ms);
+	gmtime_r(&t, &tm);
+	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(out, outsz, "timeout %s, at %s; then %s", dur, at,
+		 opts->approve_on_timeout ? "approve" : "refuse");
+}
+
+static void report_what(const struct options *opts, const char *deadline)
+{
+	char who[LOG_VALUE_MAX] = "", list[LOG_VALUE_MAX] = "";
+	size_t len = 0;
+
+	if (!options_vote_mode(opts)) {
+		log_info("waiting for a decision in %s/%s (%s)", opts->dir,
+			 opts->key, deadline);
+		return;
+	}
+	for (int i = 0; i < opts->approvers_len && len < sizeof(list) - 1; i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+					i ? ", " : "", opts->approvers[i]);
+	if (len > sizeof(list) - 1)
+		len = sizeof(list) - 1;
+	if (len > 0)
+		log_quote(who, list, len);
+	log_info("waiting for %ld approval%s in %s/%s.USER%s%s (%s)",
+		 opts->approvals, opts->approvals > 1 ? "s" : "", opts->dir,
+		 opts->key, len ? " from " : "", who, deadline);
+	if (opts->requester) {
+		char encoded[3 * VOTER_NAME_MAX + 1], q[LOG_VALUE_MAX];
+		const char *r = opts->requester;
+		if (!voter_name_encode(r, encoded, sizeof(encoded)))
+			snprintf(encoded, sizeof(encoded), "...");
+		log_info("votes of the requester %s (%s.%s) do not count",
+			 log_quote(q, r, strlen(r)), opts->key, encoded);
+	}
+}
+
+static void report_how(const struct options *opts)
+{
+	const char *cm = opts->configmap, *key = opts->key;
+	char ns[80] = "", host[256] = "";
+
+	if (cm == NULL) {
+		log_info("to approve, write approved to %s/%s%s; to refuse, "
+			 "write refused (or a JSON object {\"decision\", "
+			 "\"approver\", \"comment\"})",
+			 opts->dir, key,
+			 options_vote_mode(opts) ? ".USER" : "");
+		return;
+	}
+	if (opts->namespace)
+		snprintf(ns, sizeof(ns), " -n %s", opts->namespace);
+	if (options_vote_mode(opts)) {
+		log_info("to vote: kubectl approve %s%s [--refuse] [-m "
+			 "COMMENT], or set key %s.USER (USER: your encoded "
+			 "username) of configmap %s to approved or refused",
+			 key, ns, key, cm);
+	} else {
+		log_info("to approve: kubectl patch configmap %s%s "
+			 "--type=merge -p '{\"data\":{\"%s\":\"approved\"}}'",
+			 cm, ns, key);
+		log_info("to refuse:  kubectl patch configmap %s%s "
+			 "--type=merge -p '{\"data\":{\"%s\":\"refused\"}}'",
+			 cm, ns, key);
+	}
+	/* In a pod the host name is the pod's name. */
+	if (gethostname(host, sizeof(host) - 1) == 0 && host[0] != '\0' &&
+	    strspn(host, "abcdefghijklmnopqrstuvwxyz0123456789-.") ==
+		    strlen(host))
+		log_info("the kubelet shows a change within 60-90s; to show it "
+			 "now: kubectl annotate pod %s%s "
+			 "approve-step/nudge=\"$(date +%%s)\" --overwrite",
+			 host, ns);
+}
+
+void report_start(const struct options *opts, const struct watch *w)
+{
+	char deadline[128];
+
+	format_deadline(opts, deadline, sizeof(deadline));
+	report_what(opts, deadline);
+	report_how(opts);
+	if (w->remote_fs && opts->poll_ms > 0) {
+		char every[32];
+		format_duration(every, sizeof(every), opts->poll_ms);
+		log_info("%s is on %s, which reports no changes made on other "
+			 "machines: re-reading every %s",
+			 opts->dir, w->remote_fs, every);
+	} else if (w->remote_fs) {
+		log_warn("%s is on %s, which reports no changes made on other "
+			 "machines, and --poll-interval is 0: such changes are "
+			 "missed",
+			 opts->dir, w->remote_fs);
+	}
+}
+
+static const char *signal_name(int signo)
+{
+	switch (signo) {
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGINT:
+		return "SIGINT";
+	case SIGHUP:
+		return "SIGHUP";
+	}
+	return "a signal";
+}
+
+/* The last log line for a decision someone made. */
+static void report_decided(const char *word, const struct outcome *out,
+			   const char *waited)
+{
+	const struct verdict_detail *d = &out->detail;
+	char who[LOG_VALUE_MAX], why[LOG_VALUE_MAX];
+
+	log_info("%s%s%s after %s%s%s", word, d->approver_len ? " by " : "",
+		 d->approver_len ? log_quote(who, d->approver, d->approver_len)
+				 : "",
+		 waited, d->comment_len ? ": " : "",
+		 d->comment_len ? log_quote(why, d->comment, d->comment_len)
+				: "");
+}
+
+void report_outcome(const struct options *opts, const struct outcome *out,
+		    struct results *r)
+{
+	static char note[128];
+	char waited[32], limit[32];
+
+	format_duration(waited, sizeof(waited), out->waited_ms / 1000 * 1000);
+	format_duration(limit, sizeof(limit), opts->timeout_ms);
+	*r = (struct results){
+		.approver = out->detail.approver,
+		.approver_len = out->detail.approver_len,
+		.comment = out->detail.comment,
+		.comment_len = out->detail.comment_len,
+		.waited_ms = out->waited_ms,
+	};
+	switch (out->kind) {
+	case OUTCOME_APPROVED:
+	case OUTCOME_REFUSED:
+		r->decision = out->kind == OUTCOME_APPROVED ? "approved"
+							    : "refused";
+		report_decided(r->decision, out, waited);
+		return;
+	case OUTCOME_TIMEOUT:
+		r->decision = opts->approve_on_timeout ? "approved" : "timeout";
+		snprintf(note, sizeof(note), "no decision within %s: %s "
+			 "(--on-timeout %s)", limit,
+			 opts->approve_on_timeout ? "approved" : "refused",
+			 opts->approve_on_timeout ? "approve" : "refuse");
+		break;
+	case OUTCOME_CANCELLED:
+		r->decision = "cancelled";
+		snprintf(note, sizeof(note), "cancelled by %s after %s: refused",
+			 signal_name(out->signo), waited);
+		break;
+	case OUTCOME_FAILED:
+		r->decision = NULL;
+		return;
+	}
+	log_info("%s", note);
+	r->approver_len = 0;
+	r->comment = note;
+	r->comment_len = strlen(note);
+}
+
+enum exit_code outcome_exit_code(const struct options *opts,
+				 const struct outcome *out)
+{
+	switch (out->kind) {
+	case OUTCOME_APPROVED:
+		return EXIT_APPROVED;
+	case OUTCOME_TIMEOUT:
+		return opts->approve_on_timeout ? EXIT_APPROVED : EXIT_REFUSED;
+	case OUTCOME_REFUSED:
+	case OUTCOME_CANCELLED:
+		return EXIT_REFUSED;
+	case OUTCOME_FAILED:
+		break;
+	}
+	return EXIT_SETUP;
+}

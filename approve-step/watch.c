@@ -1,0 +1,226 @@
+#define _GNU_SOURCE /* O_DIRECTORY; signalfd and inotify are Linux-only */
+#include "watch.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+/*
+ * No IN_MODIFY: a file written in place is read once, on IN_CLOSE_WRITE,
+ * not half-way through. IN_ATTRIB catches a file made readable by chmod.
+ */
+#define WATCH_MASK                                                           \
+	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |               \
+	 IN_CLOSE_WRITE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF |        \
+	 IN_ONLYDIR)
+
+#define GONE_MASK (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT | IN_IGNORED)
+
+void watch_block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigprocmask(SIG_BLOCK, set, NULL);
+	/* A closed log pipe is reported by write(); it must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* File systems whose remote changes inotify never reports (statfs f_type). */
+static const struct {
+	unsigned long magic;
+	const char *name;
+} remote_fs[] = {
+	{0x6969, "nfs"},	   {0x517b, "smb"},	 {0xfe534d42, "smb2"},
+	{0xff534d42, "cifs"},	   {0x65735546, "fuse"}, {0x01021997, "9p"},
+	{0x00c36400, "ceph"},	   {0x5346414f, "afs"},	 {0x6b414653, "afs"},
+	{0x73757245, "coda"},	   {0x7461636f, "ocfs2"},
+	{0x01161970, "gfs2"},	   {0x0bd00bd0, "lustre"},
+	{0x47504653, "gpfs"},
+};
+
+static const char *remote_fs_name(int fd)
+{
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return NULL;
+	for (size_t i = 0; i < sizeof(remote_fs) / sizeof(remote_fs[0]); i++)
+		if ((unsigned long)sf.f_type == remote_fs[i].magic)
+			return remote_fs[i].name;
+	return NULL;
+}
+
+static void read_limit(const char *name, char *out, size_t outsz)
+{
+	char path[128];
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/fs/inotify/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, out, outsz - 1);
+		close(fd);
+	}
+	if (n <= 0)
+		n = snprintf(out, outsz, "?");
+	out[n] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+}
+
+static void log_inotify_init_error(void)
+{
+	char limit[32];
+
+	if (errno == EMFILE) {
+		read_limit("max_user_instances", limit, sizeof(limit));
+		log_error("inotify_init1: %s: this user has used up "
+			  "fs.inotify.max_user_instances (%s) or this process "
+			  "its open files limit; raise it on the node, e.g. "
+			  "sysctl -w fs.inotify.max_user_instances=1024",
+			  strerror(errno), limit);
+	} else {
+		log_error("inotify_init1: %s: cannot watch for changes "
+			  "(is inotify enabled in this kernel?)",
+			  strerror(errno));
+	}
+}
+
+static void log_add_watch_error(const char *path)
+{
+	char limit[32];
+
+	if (errno == ENOSPC) {
+		read_limit("max_user_watches", limit, sizeof(limit));
+		log_error("inotify_add_watch %s: %s: this user has used up "
+			  "fs.inotify.max_user_watches (%s); raise it on the "
+			  "node, e.g. sysctl -w fs.inotify.max_user_watches="
+			  "524288",
+			  path, strerror(errno), limit);
+	} else if (errno == ENOENT || errno == ENOTDIR) {
+		log_error("--dir %s: %s: give the workspace directory that "
+			  "holds the decision",
+			  path, errno == ENOENT ? "no such directory"
+						: "not a directory");
+	} else {
+		log_error("inotify_add_watch %s: %s", path, strerror(errno));
+	}
+}
+
+bool watch_open(struct watch *w, const char *path, const sigset_t *signals)
+{
+	*w = (struct watch){.path = path, .dir_fd = -1, .inotify_fd = -1,
+			    .signal_fd = -1};
+
+	w->signal_fd = signalfd(-1, signals, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (w->signal_fd < 0) {
+		log_error("signalfd: %s", strerror(errno));
+		return false;
+	}
+	w->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (w->inotify_fd < 0) {
+		log_inotify_init_error();
+		return false;
+	}
+	/* The watch comes first: a change after it is never missed. */
+	w->wd = inotify_add_watch(w->inotify_fd, path, WATCH_MASK);
+	if (w->wd < 0) {
+		log_add_watch_error(path);
+		return false;
+	}
+	w->dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (w->dir_fd < 0) {
+		log_error("open --dir %s: %s", path, strerror(errno));
+		return false;
+	}
+	w->remote_fs = remote_fs_name(w->dir_fd);
+	return true;
+}
+
+/* Reads every queued event; reports whether the directory itself went. */
+static enum wake drain_events(struct watch *w)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	enum wake wake = WAKE_CHANGED;
+
+	for (;;) {
+		ssize_t n = read(w->inotify_fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return wake;
+		if (n <= 0) {
+			log_error("read inotify events: %s",
+				  n < 0 ? strerror(errno) : "end of file");
+			return WAKE_ERROR;
+		}
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const void *)p;
+			if (ev->wd == w->wd && (ev->mask & GONE_MASK))
+				wake = WAKE_GONE;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+}
+
+static bool read_signal(struct watch *w, int *signo)
+{
+	struct signalfd_siginfo si;
+	ssize_t n;
+
+	do
+		n = read(w->signal_fd, &si, sizeof(si));
+	while (n < 0 && errno == EINTR);
+	if (n != sizeof(si))
+		return false;
+	*signo = (int)si.ssi_signo;
+	return true;
+}
+
+enum wake watch_wait(struct watch *w, int64_t timeout_ms, int *signo)
+{
+	struct pollfd fds[2] = {
+		{.fd = w->signal_fd, .events = POLLIN},
+		{.fd = w->inotify_fd, .events = POLLIN},
+	};
+	int n, ms = timeout_ms < 0		 ? -1
+		    : timeout_ms > INT_MAX ? INT_MAX
+					   : (int)timeout_ms;
+
+	do
+		n = poll(fds, 2, ms);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		log_error("poll: %s", strerror(errno));
+		return WAKE_ERROR;
+	}
+	if (n == 0)
+		return WAKE_TIMER;
+	if ((fds[0].revents & POLLIN) && read_signal(w, signo))
+		return WAKE_SIGNAL;
+	if (fds[1].revents & POLLIN)
+		return drain_events(w);
+	return WAKE_CHANGED;
+}
+
+void watch_close(struct watch *w)
+{
+	if (w->dir_fd >= 0)
+		close(w->dir_fd);
+	if (w->inotify_fd >= 0)
+		close(w->inotify_fd);
+	if (w->signal_fd >= 0)
+		close(w->signal_fd);
+}

@@ -1,0 +1,42 @@
+/*
+ * Sleep until something happens in the watched directory, a signal
+ * arrives, or a timer runs out: one poll() over an inotify descriptor and
+ * a signalfd, so nothing runs while nothing changes.
+ */
+#ifndef APPROVE_STEP_WATCH_H
+#define APPROVE_STEP_WATCH_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct watch {
+	const char *path;
+	int dir_fd;     /* the directory, for reading files by name */
+	int inotify_fd;
+	int wd;
+	int signal_fd;
+	/* Non-NULL when the file system gives no events for remote writes. */
+	const char *remote_fs;
+};
+
+enum wake {
+	WAKE_CHANGED, /* something in the directory changed: re-read */
+	WAKE_TIMER,   /* the timeout given to watch_wait ran out */
+	WAKE_SIGNAL,  /* a cancelling signal arrived */
+	WAKE_GONE,    /* the directory was deleted, moved or unmounted */
+	WAKE_ERROR,   /* poll or read failed; already logged */
+};
+
+/* The signals that cancel a wait; blocked from the first line of main. */
+void watch_block_signals(sigset_t *set);
+
+/* Sets the watch up before anything is read; logs why it could not. */
+bool watch_open(struct watch *w, const char *path, const sigset_t *signals);
+
+/* Waits at most timeout_ms (< 0: no limit). *signo is set on WAKE_SIGNAL. */
+enum wake watch_wait(struct watch *w, int64_t timeout_ms, int *signo);
+
+void watch_close(struct watch *w);
+
+#endif
