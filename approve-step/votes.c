@@ -24,15 +24,15 @@ bool voter_name_encode(const char *name, char *out, size_t outsz)
 	size_t o = 0;
 
 	for (const unsigned char *p = (const void *)name; *p != '\0'; p++) {
-		if (o + 4 > outsz)
+		size_t need = plain_byte(*p) ? 1 : 3;
+		if (o + need + 1 > outsz)
 			return false;
-		if (plain_byte(*p))
-			out[o++] = (char)*p;
+		if (need == 1)
+			out[o] = (char)*p;
 		else
-			o += (size_t)snprintf(out + o, 4, "_%02x", *p);
+			snprintf(out + o, 4, "_%02x", *p);
+		o += need;
 	}
-	if (o + 1 > outsz)
-		return false;
 	out[o] = '\0';
 	return true;
 }

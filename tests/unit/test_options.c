@@ -1,0 +1,240 @@
+/* Options and durations: every value a user might type, good and bad. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "options.h"
+
+#include <string.h>
+
+static void durations_accepted(void **state)
+{
+	static const struct {
+		const char *in;
+		int64_t ms;
+	} cases[] = {
+		{"0", 0},		{"86400", 86400000},
+		{"1", 1000},		{"90s", 90000},
+		{"15m", 900000},	{"24h", 86400000},
+		{"1h30m", 5400000},	{"1h30m15s", 5415000},
+		{"500ms", 500},		{"2s500ms", 2500},
+		{"0s", 0},		{"30m1h", 5400000},
+		{"007", 7000},		{"876000h", 876000LL * 3600000},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t ms = -1;
+		assert_true(parse_duration(cases[i].in, &ms));
+		assert_int_equal(ms, cases[i].ms);
+	}
+}
+
+static void durations_rejected(void **state)
+{
+	static const char *const bad[] = {
+		"",	 "-1",	 "+5",	 " 5",	"5 ",	 "5x",	"h",  "1h-5m",
+		"1.5h",	 "1d",	 "10us", "1e3", "0x10", "5m ", "s5", "m",
+		"876001h", "99999999999999999999", "9223372036854775807s",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int64_t ms = 42;
+		if (parse_duration(bad[i], &ms))
+			fail_msg("accepted duration \"%s\"", bad[i]);
+		assert_int_equal(ms, 42);
+	}
+}
+
+static void durations_formatted_round_trip(void **state)
+{
+	static const int64_t values[] = {0,	   500,	    1000,   90000,
+					 5400000,  86400000, 5415250};
+	char buf[32];
+	(void)state;
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		format_duration(buf, sizeof(buf), values[i]);
+		if (values[i] % 1000 == 0 && values[i] > 0) {
+			int64_t back;
+			assert_true(parse_duration(buf, &back));
+			assert_int_equal(back, values[i]);
+		}
+	}
+	format_duration(buf, sizeof(buf), 5400000);
+	assert_string_equal(buf, "1h30m");
+	format_duration(buf, sizeof(buf), 2500);
+	assert_string_equal(buf, "2.500s");
+	format_duration(buf, sizeof(buf), 0);
+	assert_string_equal(buf, "0s");
+}
+
+static void keys(void **state)
+{
+	char long_key[300];
+	(void)state;
+	assert_true(valid_key("status"));
+	assert_true(valid_key("run-1.approval_x"));
+	assert_true(valid_key(".hidden"));
+	assert_false(valid_key(""));
+	assert_false(valid_key("."));
+	assert_false(valid_key(".."));
+	assert_false(valid_key("..data"));
+	assert_false(valid_key("a/b"));
+	assert_false(valid_key("../x"));
+	assert_false(valid_key("a b"));
+	assert_false(valid_key("caf\xc3\xa9"));
+	memset(long_key, 'a', 253);
+	long_key[253] = '\0';
+	assert_true(valid_key(long_key));
+	long_key[253] = 'a';
+	long_key[254] = '\0';
+	assert_false(valid_key(long_key));
+}
+
+/* Runs options_parse on a NULL-terminated argument list. */
+static enum options_result parse(struct options *o, ...)
+{
+	char *argv[32] = {"approve-step"};
+	int argc = 1;
+	va_list ap;
+
+	va_start(ap, o);
+	for (char *a; (a = va_arg(ap, char *)) != NULL;)
+		argv[argc++] = a;
+	va_end(ap);
+	return options_parse(argc, argv, o);
+}
+
+static void defaults(void **state)
+{
+	struct options o;
+	(void)state;
+	assert_int_equal(parse(&o, "--dir", "/d", NULL), OPTIONS_RUN);
+	assert_string_equal(o.dir, "/d");
+	assert_string_equal(o.key, "status");
+	assert_int_equal(o.timeout_ms, 24 * 3600 * 1000);
+	assert_false(o.approve_on_timeout);
+	assert_null(o.results_dir);
+	assert_null(o.configmap);
+	assert_int_equal(o.poll_ms, POLL_AUTO);
+	assert_int_equal(o.approvals, 1);
+	assert_false(options_vote_mode(&o));
+}
+
+static void every_option(void **state)
+{
+	struct options o;
+	char approvers[] = "alice@example.com,bob,carol";
+	(void)state;
+	assert_int_equal(parse(&o, "--dir", "/d", "--key", "run-7",
+			       "--timeout", "1h30m", "--on-timeout", "approve",
+			       "--results-dir", "/r", "--configmap", "approve-cm",
+			       "--namespace", "ci", "--poll-interval", "2s",
+			       "--approvals", "2", "--approvers", approvers,
+			       "--requester", "bob", NULL),
+			 OPTIONS_RUN);
+	assert_string_equal(o.key, "run-7");
+	assert_int_equal(o.timeout_ms, 5400000);
+	assert_true(o.approve_on_timeout);
+	assert_string_equal(o.results_dir, "/r");
+	assert_string_equal(o.configmap, "approve-cm");
+	assert_string_equal(o.namespace, "ci");
+	assert_int_equal(o.poll_ms, 2000);
+	assert_int_equal(o.approvals, 2);
+	assert_int_equal(o.approvers_len, 3);
+	assert_string_equal(o.approvers[0], "alice@example.com");
+	assert_string_equal(o.approvers[2], "carol");
+	assert_string_equal(o.requester, "bob");
+	assert_true(options_vote_mode(&o));
+}
+
+/* Tekton passes unset string params as "": that means "not set". */
+static void empty_means_unset(void **state)
+{
+	struct options o;
+	char none[] = "";
+	(void)state;
+	assert_int_equal(parse(&o, "--dir", "/d", "--configmap", "",
+			       "--namespace", "", "--requester", "",
+			       "--approvers", none, "--poll-interval", "",
+			       NULL),
+			 OPTIONS_RUN);
+	assert_null(o.configmap);
+	assert_null(o.namespace);
+	assert_null(o.requester);
+	assert_int_equal(o.approvers_len, 0);
+	assert_int_equal(o.poll_ms, POLL_AUTO);
+	assert_false(options_vote_mode(&o));
+}
+
+static void usage_errors(void **state)
+{
+	struct options o;
+	char three[] = "a,b,c";
+	(void)state;
+	assert_int_equal(parse(&o, NULL), OPTIONS_USAGE_ERROR);
+	assert_int_equal(parse(&o, "--dir", "", NULL), OPTIONS_USAGE_ERROR);
+	assert_int_equal(parse(&o, "--dir", NULL), OPTIONS_USAGE_ERROR);
+	assert_int_equal(parse(&o, "--dir", "/d", "--key", "a/b", NULL),
+			 OPTIONS_USAGE_ERROR);
+	assert_int_equal(parse(&o, "--dir", "/d", "--key", "", NULL),
+			 OPTIONS_USAGE_ERROR);
+	assert_int_equal(parse(&o, "--dir", "/d", "--timeout", "", NULL),
+			 OPTIONS_USAGE_ERROR);
+	assert_int_equal(parse(&o, "--dir", "/d", "--timeout", "-1", NULL),
+			 OPTIONS_USAGE_ERROR);
+	assert_int_equal(parse(&o, "--dir", "/d", "--on-timeout", "yes", NULL),
+			 OPTIONS_USAGE_ERROR);
+	assert_int_equal(parse(&o, "--dir", "/d", "--results-dir", "", NULL),
+			 OPTIONS_USAGE_ERROR);
+	assert_int_equal(parse(&o, "--dir", "/d", "--configmap", "Bad_Name",
+			       NULL),
+			 OPTIONS_USAGE_ERROR);
+	assert_int_equal(parse(&o, "--dir", "/d", "--namespace", "a.b", NULL),
+			 OPTIONS_USAGE_ERROR);
+	assert_int_equal(parse(&o, "--dir", "/d", "--poll-interval", "10ms",
+			       NULL),
+			 OPTIONS_USAGE_ERROR);
+	assert_int_equal(parse(&o, "--dir", "/d", "--approvals", "0", NULL),
+			 OPTIONS_USAGE_ERROR);
+	assert_int_equal(parse(&o, "--dir", "/d", "--approvals", "2x", NULL),
+			 OPTIONS_USAGE_ERROR);
+	assert_int_equal(parse(&o, "--dir", "/d", "--approvals", " 2", NULL),
+			 OPTIONS_USAGE_ERROR);
+	assert_int_equal(parse(&o, "--dir", "/d", "--approvals", "65", NULL),
+			 OPTIONS_USAGE_ERROR);
+	assert_int_equal(parse(&o, "--dir", "/d", "--bogus", NULL),
+			 OPTIONS_USAGE_ERROR);
+	assert_int_equal(parse(&o, "--dir", "/d", "extra", NULL),
+			 OPTIONS_USAGE_ERROR);
+	/* Three approvals from a, b, c can't happen if b started the run. */
+	assert_int_equal(parse(&o, "--dir", "/d", "--approvals", "3",
+			       "--approvers", three, "--requester", "b", NULL),
+			 OPTIONS_USAGE_ERROR);
+}
+
+static void help_and_version(void **state)
+{
+	struct options o;
+	(void)state;
+	assert_int_equal(parse(&o, "--help", NULL), OPTIONS_EXIT_OK);
+	assert_int_equal(parse(&o, "-h", NULL), OPTIONS_EXIT_OK);
+	assert_int_equal(parse(&o, "--version", NULL), OPTIONS_EXIT_OK);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(durations_accepted),
+		cmocka_unit_test(durations_rejected),
+		cmocka_unit_test(durations_formatted_round_trip),
+		cmocka_unit_test(keys),
+		cmocka_unit_test(defaults),
+		cmocka_unit_test(every_option),
+		cmocka_unit_test(empty_means_unset),
+		cmocka_unit_test(usage_errors),
+		cmocka_unit_test(help_and_version),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
