@@ -6,11 +6,10 @@
 
 #include <string.h>
 
-void gate_init(struct gate *g, const struct options *opts, int dir_fd)
+void gate_init(struct gate *g, const struct options *opts)
 {
 	memset(g, 0, sizeof(*g));
 	g->opts = opts;
-	g->dir_fd = dir_fd;
 }
 
 /* FNV-1a: enough to tell one file content from the next. */
@@ -73,7 +72,7 @@ static enum verdict check_key(struct gate *g, struct verdict_detail *detail)
 	static struct decision d;
 	struct file_content c;
 
-	read_decision_file(g->dir_fd, g->opts->key, &c);
+	read_decision_file(g->opts->dir, g->opts->key, &c);
 	d.verdict = VERDICT_PENDING;
 	if (c.status == READ_OK)
 		decision_parse(c.data, c.len, &d);

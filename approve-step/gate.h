@@ -22,7 +22,6 @@ struct verdict_detail {
 
 struct gate {
 	const struct options *opts;
-	int dir_fd;
 	uint64_t last_state;		   /* fingerprint of what was last logged */
 	uint64_t warned[GATE_REMEMBERED]; /* fingerprints already warned about */
 	unsigned warned_next;
@@ -32,7 +31,7 @@ struct gate {
 	unsigned votes_len;
 };
 
-void gate_init(struct gate *g, const struct options *opts, int dir_fd);
+void gate_init(struct gate *g, const struct options *opts);
 
 /*
  * Reads the decision (or the votes) and returns VERDICT_APPROVED,

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,13 +41,20 @@ static void read_all(int fd, struct file_content *out)
 	out->len = len;
 }
 
-void read_decision_file(int dirfd, const char *name, struct file_content *out)
+void read_decision_file(const char *dir, const char *name,
+			struct file_content *out)
 {
+	char path[PATH_MAX];
 	struct stat st;
 	int fd;
 
 	*out = (struct file_content){.status = READ_FAILED};
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    (int)sizeof(path)) {
+		out->err = ENAMETOOLONG;
+		return;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		out->err = errno;
 		out->status = errno == ENOENT ? READ_MISSING : READ_FAILED;

@@ -20,10 +20,11 @@ struct file_content {
 };
 
 /*
- * Opens name relative to dirfd (following symlinks, as the kubelet's
+ * Opens dir/name by its path (following symlinks, as the kubelet's
  * KEY -> ..data/KEY needs) without blocking on FIFOs, and reads it whole.
  */
-void read_decision_file(int dirfd, const char *name, struct file_content *out);
+void read_decision_file(const char *dir, const char *name,
+			struct file_content *out);
 
 /* A short description of a failed read, for the log ("does not exist"). */
 const char *read_status_text(const struct file_content *c);

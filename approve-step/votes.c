@@ -95,16 +95,13 @@ static int by_file(const void *a, const void *b)
 static int list_vote_files(struct gate *g)
 {
 	size_t key_len = strlen(g->opts->key);
-	int n = 0, fd;
+	int n = 0;
 	struct dirent *e;
-	DIR *dir;
+	DIR *dir = opendir(g->opts->dir); /* glibc and musl: O_CLOEXEC */
 
-	fd = openat(g->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
+	if (dir == NULL) {
 		log_warn("cannot list %s: %s; still waiting", g->opts->dir,
 			 strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return 0;
 	}
 	while ((e = readdir(dir)) != NULL && n < VOTES_MAX) {
@@ -147,7 +144,7 @@ static void read_vote(struct gate *g, struct vote *v, uint64_t *fp)
 		*fp = gate_fingerprint(1, v->file, strlen(v->file));
 		return;
 	}
-	read_decision_file(g->dir_fd, v->file, &c);
+	read_decision_file(g->opts->dir, v->file, &c);
 	*fp = gate_fingerprint(c.status, c.data, c.status == READ_OK ? c.len : 0);
 	if (c.status != READ_OK)
 		return; /* a vote being written or removed: pending */

@@ -61,14 +61,20 @@ void wait_for_decision(const struct options *opts, struct watch *w,
 	struct gate gate;
 
 	memset(out, 0, sizeof(*out));
-	gate_init(&gate, opts, w->dir_fd);
+	gate_init(&gate, opts);
 	for (;;) {
 		enum verdict v = gate_check(&gate, &out->detail);
 		int64_t now = now_ms();
 
 		out->waited_ms = now - start_ms;
 		if (v == VERDICT_APPROVED || v == VERDICT_REFUSED) {
-			out->kind = from_verdict(v);
+			/* Only a decision read from the watched directory. */
+			out->kind = watch_same_dir(w) ? from_verdict(v)
+						      : OUTCOME_FAILED;
+			if (out->kind == OUTCOME_FAILED)
+				log_error("%s was replaced while waiting; "
+					  "cannot trust a decision in it",
+					  w->path);
 			return;
 		}
 		if (deadline >= 0 && now >= deadline) {

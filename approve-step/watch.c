@@ -50,11 +50,11 @@ static const struct {
 	{0x47504653, "gpfs"},
 };
 
-static const char *remote_fs_name(int fd)
+static const char *remote_fs_name(const char *path)
 {
 	struct statfs sf;
 
-	if (fstatfs(fd, &sf) < 0)
+	if (statfs(path, &sf) < 0)
 		return NULL;
 	for (size_t i = 0; i < sizeof(remote_fs) / sizeof(remote_fs[0]); i++)
 		if ((unsigned long)sf.f_type == remote_fs[i].magic)
@@ -121,8 +121,9 @@ static void log_add_watch_error(const char *path)
 
 bool watch_open(struct watch *w, const char *path, const sigset_t *signals)
 {
-	*w = (struct watch){.path = path, .dir_fd = -1, .inotify_fd = -1,
-			    .signal_fd = -1};
+	struct stat st;
+
+	*w = (struct watch){.path = path, .inotify_fd = -1, .signal_fd = -1};
 
 	w->signal_fd = signalfd(-1, signals, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (w->signal_fd < 0) {
@@ -140,12 +141,18 @@ bool watch_open(struct watch *w, const char *path, const sigset_t *signals)
 		log_add_watch_error(path);
 		return false;
 	}
-	w->dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (w->dir_fd < 0) {
-		log_error("open --dir %s: %s", path, strerror(errno));
+	/*
+	 * No descriptor is kept on the directory: files are read by path, and
+	 * an open descriptor would keep a deleted directory alive and silence
+	 * its IN_DELETE_SELF.
+	 */
+	if (stat(path, &st) < 0) {
+		log_error("stat --dir %s: %s", path, strerror(errno));
 		return false;
 	}
-	w->remote_fs = remote_fs_name(w->dir_fd);
+	w->dev = st.st_dev;
+	w->ino = st.st_ino;
+	w->remote_fs = remote_fs_name(path);
 	return true;
 }
 
@@ -170,9 +177,20 @@ static enum wake drain_events(struct watch *w)
 			const struct inotify_event *ev = (const void *)p;
 			if (ev->wd == w->wd && (ev->mask & GONE_MASK))
 				wake = WAKE_GONE;
+			else if (ev->mask & IN_Q_OVERFLOW)
+				log_warn("inotify event queue overflowed: "
+					 "re-reading");
 			p += sizeof(*ev) + ev->len;
 		}
 	}
+}
+
+bool watch_same_dir(const struct watch *w)
+{
+	struct stat st;
+
+	return stat(w->path, &st) == 0 && st.st_dev == w->dev &&
+	       st.st_ino == w->ino;
 }
 
 static bool read_signal(struct watch *w, int *signo)
@@ -210,15 +228,17 @@ enum wake watch_wait(struct watch *w, int64_t timeout_ms, int *signo)
 		return WAKE_TIMER;
 	if ((fds[0].revents & POLLIN) && read_signal(w, signo))
 		return WAKE_SIGNAL;
-	if (fds[1].revents & POLLIN)
-		return drain_events(w);
+	if (fds[1].revents & POLLIN) {
+		enum wake wake = drain_events(w);
+		/* Events can be lost (queue overflow): check the path too. */
+		return wake == WAKE_CHANGED && !watch_same_dir(w) ? WAKE_GONE
+								  : wake;
+	}
 	return WAKE_CHANGED;
 }
 
 void watch_close(struct watch *w)
 {
-	if (w->dir_fd >= 0)
-		close(w->dir_fd);
 	if (w->inotify_fd >= 0)
 		close(w->inotify_fd);
 	if (w->signal_fd >= 0)

@@ -9,10 +9,12 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct watch {
 	const char *path;
-	int dir_fd;     /* the directory, for reading files by name */
+	dev_t dev;      /* the directory watched, to notice a replacement */
+	ino_t ino;
 	int inotify_fd;
 	int wd;
 	int signal_fd;
@@ -36,6 +38,9 @@ bool watch_open(struct watch *w, const char *path, const sigset_t *signals);
 
 /* Waits at most timeout_ms (< 0: no limit). *signo is set on WAKE_SIGNAL. */
 enum wake watch_wait(struct watch *w, int64_t timeout_ms, int *signo);
+
+/* False once the path no longer names the directory being watched. */
+bool watch_same_dir(const struct watch *w);
 
 void watch_close(struct watch *w);
 

@@ -35,7 +35,6 @@ class KubeletVolume:
         self.rng = rng or random.Random()
         # Seconds to sleep between the steps of one update, to widen races.
         self.step_delay = step_delay
-        os.makedirs(path, exist_ok=True)
 
     def current(self):
         """The key set the volume shows now, read through ..data."""
@@ -60,6 +59,7 @@ class KubeletVolume:
         """Make the volume show exactly `data` (key -> str or bytes)."""
         data = {k: v.encode() if isinstance(v, str) else v
                 for k, v in data.items()}
+        os.makedirs(self.path, exist_ok=True)
         old = self.current()
         old_target = self._data_target()
         if old_target is not None and old == data:

@@ -62,7 +62,7 @@ static enum verdict check(void)
 static void single_key(void **state)
 {
 	(void)state;
-	gate_init(&g, &o, dir_fd);
+	gate_init(&g, &o);
 	assert_int_equal(check(), VERDICT_PENDING); /* missing */
 	put("run-1", "notified");
 	assert_int_equal(check(), VERDICT_PENDING);
@@ -86,7 +86,7 @@ static void quorum(void **state)
 	o.approvers[2] = "carol";
 	o.approvers_len = 3;
 	o.requester = "carol";
-	gate_init(&g, &o, dir_fd);
+	gate_init(&g, &o);
 	put("run-1", "approved"); /* the plain key does not count */
 	assert_int_equal(check(), VERDICT_PENDING);
 	put("run-1.carol", "approved"); /* the requester */
@@ -108,7 +108,7 @@ static void one_refusal_decides(void **state)
 {
 	(void)state;
 	o.approvals = 2;
-	gate_init(&g, &o, dir_fd);
+	gate_init(&g, &o);
 	put("run-1.alice", "approved");
 	put("run-1.bob", "approved");
 	put("run-1.dave", "{\"decision\":\"denied\",\"comment\":\"no\"}");
@@ -121,7 +121,7 @@ static void requester_alone_turns_on_votes(void **state)
 {
 	(void)state;
 	o.requester = "alice";
-	gate_init(&g, &o, dir_fd);
+	gate_init(&g, &o);
 	put("run-1", "approved");
 	put("run-1.alice", "approved");
 	assert_int_equal(check(), VERDICT_PENDING);

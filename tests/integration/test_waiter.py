@@ -1,0 +1,431 @@
+#!/usr/bin/env python3
+"""approve-step as a Tekton step runs it: against a directory updated the
+way the kubelet updates a ConfigMap volume, and the way people write files
+by hand. Every assertion is something a user sees: exit code, results,
+log lines, time against the deadline."""
+
+import json
+import mmap
+import os
+import random
+import subprocess
+import time
+
+from harness import (BIN, SLOW, WRAPPER, KubeletVolume, WaiterTest, main, run, send,
+                     signal, write_by_rename, write_in_place)
+
+
+class KubeletUpdates(WaiterTest):
+    def test_approval_via_configmap_swap(self):
+        self.volume.update({"status": "init"})
+        w = self.start("--timeout", "30s")
+        w.watching()
+        self.volume.patch({"status": "success"})
+        self.assertExit(w, 0)
+        self.assertDecision(w, "approved")
+        self.assertIn("approve-step: approved after", w.log())
+
+    def test_refusal_via_configmap_swap(self):
+        self.volume.update({"status": "init"})
+        w = self.start()
+        w.watching()
+        self.volume.patch({"status": "refused"})
+        self.assertExit(w, 1)
+        self.assertDecision(w, "refused")
+
+    def test_json_decision_reaches_results_and_log(self):
+        w = self.start()
+        w.watching()
+        self.volume.patch({"status": json.dumps(
+            {"decision": "approved", "approver": "alice@example.com",
+             "comment": "LGTM, ship it"})})
+        self.assertExit(w, 0)
+        self.assertDecision(w, "approved", "alice@example.com",
+                            "LGTM, ship it")
+        self.assertRegex(w.log(), r'approve-step: approved by '
+                         r'"alice@example.com" after \d+s: "LGTM, ship it"\n')
+
+    def test_key_added_later_per_run(self):
+        # The Task's default key is the TaskRun's name: absent at first.
+        self.volume.update({"status": "init"})
+        w = self.start("--key", "build-42-approve")
+        w.wait_for_line("does not exist yet: pending")
+        self.volume.patch({"build-42-approve": "approved"})
+        self.assertExit(w, 0)
+
+    def test_key_removed_and_added_again(self):
+        self.volume.update({"status": "pending", "other": "x"})
+        w = self.start()
+        w.watching()
+        self.volume.patch({}, remove=["status"])
+        w.wait_for_line("does not exist yet")
+        self.volume.patch({"status": "refused"})
+        self.assertExit(w, 1)
+
+    def test_other_keys_churn_does_not_decide(self):
+        self.volume.update({"status": "init", "run-2": "approved"})
+        w = self.start("--timeout", "2s")
+        w.watching()
+        for i in range(10):
+            self.volume.patch({"other": str(i), "run-3": "refused"})
+        self.assertExit(w, 1, timeout=10)
+        self.assertDecision(w, "timeout")
+
+    def test_pending_states_are_logged_once_each(self):
+        self.volume.update({"status": "init"})
+        w = self.start()
+        w.wait_for_line('status is "init": pending')
+        self.volume.patch({"status": "notifying"})
+        w.wait_for_line('"notifying": pending')
+        self.volume.patch({"status": "notified"})
+        w.wait_for_line('"notified": pending')
+        self.volume.patch({"other": "churn"})  # same status: no new line
+        self.volume.patch({"status": "approved"})
+        self.assertExit(w, 0)
+        self.assertEqual(w.log().count('"notified": pending'), 1)
+
+    def test_unknown_value_warned_once_then_valid_decision_taken(self):
+        w = self.start()
+        w.watching()
+        self.volume.patch({"status": "aproved"})
+        w.wait_for_line('holds "aproved", not a decision word')
+        self.volume.patch({"status": "pending"})
+        self.volume.patch({"status": "aproved"})  # the same typo again
+        self.volume.patch({"status": "Approved\n"})
+        self.assertExit(w, 0)
+        self.assertEqual(w.log().count('"aproved"'), 1)
+
+    def test_unchanged_update_is_harmless(self):
+        self.volume.update({"status": "init"})
+        w = self.start()
+        w.watching()
+        self.volume.update({"status": "init"})  # kubelet: nothing written
+        self.volume.patch({"status": "approve"})
+        self.assertExit(w, 0)
+
+
+class PlainWrites(WaiterTest):
+    """emptyDir and PVC workspaces: files written in place or renamed in."""
+
+    def setUp(self):
+        super().setUp()
+        self.key = os.path.join(self.dir, "status")
+
+    def test_write_in_place(self):
+        write_in_place(self.key, "init\n")
+        w = self.start()
+        w.watching()
+        write_in_place(self.key, "approved\n")
+        self.assertExit(w, 0)
+
+    def test_rename_in(self):
+        w = self.start()
+        w.watching()
+        write_by_rename(self.key, "rejected")
+        self.assertExit(w, 1)
+        self.assertDecision(w, "refused")
+
+    def test_deleted_and_recreated(self):
+        write_in_place(self.key, "pending")
+        w = self.start()
+        w.watching()
+        os.unlink(self.key)
+        w.wait_for_line("does not exist yet")
+        write_in_place(self.key, "denied")
+        self.assertExit(w, 1)
+
+    def test_half_written_file_is_pending(self):
+        # A slow writer: the file exists, half written, before it closes.
+        w = self.start()
+        w.watching()
+        with open(self.key, "w") as f:
+            f.write('{"decision": "approved", "comment": "af')
+            f.flush()
+            # Another file's event makes the waiter read this one now.
+            write_in_place(os.path.join(self.dir, "other"), "x")
+            w.wait_for_line("malformed JSON")
+            time.sleep(0.2)
+            self.assertIsNone(w.proc.poll())
+            f.write('ter the freeze"}')
+        self.assertExit(w, 0)
+        self.assertDecision(w, "approved", comment="after the freeze")
+
+    def test_made_readable_by_chmod(self):
+        write_in_place(self.key, "approved")
+        os.chmod(self.key, 0)
+        if os.geteuid() != 0:
+            self.skipTest("needs root to run as another user")
+        os.chmod(self.tmp, 0o755)
+        os.chmod(self.results, 0o777)
+        w = self.start(user=65534, group=65534)
+        w.wait_for_line("Permission denied; still waiting")
+        os.chmod(self.key, 0o644)
+        self.assertExit(w, 0)
+
+    def test_periodic_reread_sees_changes_inotify_cannot(self):
+        # A write through mmap produces no inotify event, like a write on
+        # another NFS client: only --poll-interval can see it.
+        # Closing a file opened for writing is an event: keep it open.
+        # Without re-reads the change is seen only by the last read at
+        # the deadline.
+        for interval, seen_after in (("200ms", 0), ("0", 3)):
+            write_in_place(self.key, "waiting!")
+            with open(self.key, "r+b") as f, \
+                    mmap.mmap(f.fileno(), 8) as m:
+                w = self.start("--poll-interval", interval, "--timeout",
+                               "3s")
+                w.wait_for_line('"waiting!"')
+                m[:8] = b"approved"
+                self.assertExit(w, 0, timeout=6)
+            self.assertGreaterEqual(w.elapsed, seen_after)
+            self.assertLess(w.elapsed, seen_after + 1.5 * SLOW)
+
+
+class Deadline(WaiterTest):
+    def test_timeout_refuses_on_time(self):
+        w = self.start("--timeout", "1s")
+        w.watching()
+        self.assertExit(w, 1)
+        self.assertDecision(w, "timeout")
+        self.assertGreaterEqual(w.elapsed, 1.0)
+        self.assertLess(w.elapsed, 1.0 + 1.5 * SLOW)
+        self.assertIn("no decision within 1s: refused (--on-timeout "
+                      "refuse)", w.log())
+
+    def test_timeout_approve(self):
+        w = self.start("--timeout", "1500ms", "--on-timeout", "approve")
+        self.assertExit(w, 0)
+        self.assertDecision(w, "approved")
+        self.assertGreaterEqual(w.elapsed, 1.5)
+        self.assertIn("(--on-timeout approve)", w.log())
+
+    def test_seconds_form(self):
+        w = self.start("--timeout", "1")
+        self.assertExit(w, 1)
+        self.assertGreaterEqual(w.elapsed, 1.0)
+
+    def test_events_do_not_reset_the_deadline(self):
+        self.volume.update({"status": "init"})
+        w = self.start("--timeout", "2s")
+        w.watching()
+        end = time.monotonic() + 3
+        while w.proc.poll() is None and time.monotonic() < end:
+            self.volume.patch({"status": random.choice(
+                ["init", "notified", "pending"])})
+            time.sleep(0.1)
+        self.assertExit(w, 1)
+        self.assertLess(w.elapsed, 2.0 + 1.5 * SLOW)
+
+    def test_zero_waits_forever(self):
+        w = self.start("--timeout", "0")
+        w.wait_for_line("(no timeout)")
+        time.sleep(1.5)
+        self.assertIsNone(w.proc.poll())
+        self.volume.patch({"status": "approved"})
+        self.assertExit(w, 0)
+
+
+class StartUp(WaiterTest):
+    def test_decision_already_there_is_taken_at_once(self):
+        # A step retry: the approval happened before this process ran.
+        self.volume.update({"status": "approved"})
+        w = self.start("--timeout", "1h")
+        self.assertExit(w, 0, timeout=2)
+
+    def test_decision_landing_during_start_up_is_never_lost(self):
+        rng = random.Random(int(os.environ.get("SEED", "1")))
+        runs = int(os.environ.get("STARTUP_RUNS", "60"))
+        for i in range(runs):
+            d = os.path.join(self.tmp, f"race-{i}")
+            vol = KubeletVolume(d, rng=rng)
+            vol.update({"status": "init"})
+            word = rng.choice(["approved", "refused"])
+            w = self.start("--timeout", "30s", dir=d, results_dir=None)
+            time.sleep(rng.uniform(0, 0.004))
+            vol.patch({"status": word})
+            rc = w.wait(5)
+            self.assertEqual(rc, 0 if word == "approved" else 1,
+                             f"run {i}: {word} lost; log:\n{w.log()}")
+
+
+class Cancel(WaiterTest):
+    """Tekton cancels by deleting the pod: SIGTERM, then SIGKILL later."""
+
+    def check_signal(self, sig, name):
+        self.volume.update({"status": "init"})
+        w = self.start()
+        w.watching()
+        t = time.monotonic()
+        send(w, sig)
+        self.assertExit(w, 1, timeout=2)
+        self.assertLess(time.monotonic() - t, 1.0 * SLOW)
+        self.assertDecision(w, "cancelled")
+        self.assertIn(f"cancelled by {name} after", w.log())
+
+    def test_sigterm(self):
+        self.check_signal(signal.SIGTERM, "SIGTERM")
+
+    def test_sigint(self):
+        self.check_signal(signal.SIGINT, "SIGINT")
+
+    def test_sighup(self):
+        self.check_signal(signal.SIGHUP, "SIGHUP")
+
+    def test_sigterm_during_start_up_is_not_lost(self):
+        # Signals are blocked from the first instruction and read later.
+        # Only a signal that lands before main's first line (during exec)
+        # takes the default action: killed by SIGTERM, still cancelled.
+        for delay in (0, 0.0005, 0.001, 0.002, 0.003, 0.005):
+            w = self.start()
+            time.sleep(delay)
+            send(w, signal.SIGTERM)
+            rc = w.wait(2)
+            self.assertIn(rc, (1, -signal.SIGTERM), w.log())
+            if rc == 1:
+                self.assertDecision(w, "cancelled")
+
+    def test_sigpipe_is_ignored(self):
+        w = self.start("--timeout", "1s")
+        w.watching()
+        send(w, signal.SIGPIPE)
+        self.assertExit(w, 1)
+        self.assertDecision(w, "timeout")
+
+    def test_closed_stderr_changes_nothing(self):
+        self.volume.update({"status": "approved"})
+        p = subprocess.run(
+            WRAPPER + [BIN, "--dir", self.dir, "--results-dir",
+                       self.results],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            preexec_fn=lambda: os.close(2), timeout=10 * SLOW)
+        self.assertEqual(p.returncode, 0)
+        with open(os.path.join(self.results, "decision")) as f:
+            self.assertEqual(f.read(), "approved")
+
+
+class DirectoryGone(WaiterTest):
+    def test_deleted_while_waiting(self):
+        w = self.start()
+        w.watching()
+        os.rmdir(self.dir)
+        self.assertExit(w, 2)
+        self.assertIn("was deleted, moved or unmounted while waiting",
+                      w.log())
+
+    def test_replaced_while_waiting(self):
+        self.volume.update({"status": "init"})
+        w = self.start()
+        w.wait_for_line('"init": pending')
+        os.rename(self.dir, self.dir + ".old")
+        KubeletVolume(self.dir).update({"status": "approved"})
+        self.assertExit(w, 2)
+
+
+class UsageErrors(WaiterTest):
+    """Exit 2 with a message that says what is wrong, for every option."""
+
+    def expect_usage(self, *args, message):
+        rc, out, err = run(*args)
+        self.assertEqual(rc, 2, f"{args}: exit {rc}; stderr: {err}")
+        self.assertIn(message, err, f"{args}")
+        self.assertTrue(err.startswith("approve-step: error: "), err)
+        self.assertEqual(err.count("\n"), 1, err)
+
+    def test_bad_options(self):
+        d = ["--dir", self.dir]
+        cases = [
+            ([], "--dir is required"),
+            (["--dir"], "--dir needs a value"),
+            (["--dir", ""], "--dir \"\": expected a directory"),
+            (d + ["--key", "a/b"], '--key "a/b": expected a ConfigMap key'),
+            (d + ["--key", "../x"], '--key "../x"'),
+            (d + ["--key", ""], '--key ""'),
+            (d + ["--key", "..data"], '--key "..data"'),
+            (d + ["--timeout", "-1"], '--timeout "-1": expected seconds'),
+            (d + ["--timeout", ""], '--timeout ""'),
+            (d + ["--timeout", "soon"], '--timeout "soon"'),
+            (d + ["--timeout", "5x"], '--timeout "5x"'),
+            (d + ["--timeout", "1h-5m"], '--timeout "1h-5m"'),
+            (d + ["--on-timeout", "maybe"],
+             '--on-timeout "maybe": expected refuse or approve'),
+            (d + ["--poll-interval", "1ms"], '--poll-interval "1ms"'),
+            (d + ["--approvals", "0"], '--approvals "0"'),
+            (d + ["--approvals", "two"], '--approvals "two"'),
+            (d + ["--configmap", "Not_A_Name"], '--configmap "Not_A_Name"'),
+            (d + ["--frobnicate"], 'unknown option "--frobnicate"'),
+            (d + ["stray"], 'unexpected argument "stray"'),
+            (d + ["--approvals", "2", "--approvers", "a"],
+             "--approvals 2 can never be reached"),
+        ]
+        for args, message in cases:
+            self.expect_usage(*args, message=message)
+
+    def test_dir_missing(self):
+        os.rmdir(self.dir)
+        self.expect_usage("--dir", self.dir, message="no such directory")
+
+    def test_dir_is_a_file(self):
+        os.rmdir(self.dir)
+        with open(self.dir, "w") as f:
+            f.write("approved")
+        self.expect_usage("--dir", self.dir, message="not a directory")
+
+    def test_results_dir_missing(self):
+        self.expect_usage("--dir", self.dir, "--results-dir",
+                          self.results + "/nope",
+                          message="--results-dir")
+
+    def test_help_and_version(self):
+        rc, out, err = run("--help")
+        self.assertEqual((rc, err), (0, ""))
+        for opt in ("--dir", "--key", "--timeout", "--on-timeout",
+                    "--results-dir", "--configmap", "--poll-interval",
+                    "--approvals", "--approvers", "--requester"):
+            self.assertIn(opt, out)
+        rc, out, err = run("--version")
+        self.assertEqual(rc, 0)
+        self.assertRegex(out, r"^approve-step \d+\.\d+\.\d+\n$")
+
+
+class LogSafety(WaiterTest):
+    def test_values_cannot_forge_lines_or_drive_the_terminal(self):
+        w = self.start()
+        w.watching()
+        evil = ("x\napprove-step: approved by \"boss\"\r\x1b[2J\x1b]0;t\x07"
+                "\u202e\u009b" + "A" * 5000)
+        self.volume.patch({"status": evil})
+        w.wait_for_line("not a decision word")
+        self.volume.patch({"status": json.dumps(
+            {"decision": "refused", "approver": "eve\napprove-step: ok",
+             "comment": "\x1b[31m" + "B" * 100000})})
+        self.assertExit(w, 1)
+        log = w.log()
+        self.assertNotIn("\x1b", log)
+        self.assertNotIn("\r", log)
+        self.assertNotIn("\u202e", log)
+        self.assertNotIn("\u009b", log)
+        for line in log.splitlines():
+            self.assertTrue(line.startswith("approve-step: "), line)
+            self.assertLess(len(line), 4096)
+        self.assertNotIn('\napprove-step: approved by "boss"', log)
+        self.assertIn("...[truncated]", log)
+        total = sum(len(w.result(n).encode()) for n in
+                    ("decision", "approver", "comment", "waited-seconds"))
+        self.assertLessEqual(total, 3072)
+        self.assertTrue(w.result("comment").endswith("...[truncated]"))
+
+    def test_first_lines_say_how_to_decide(self):
+        w = self.start("--configmap", "approve-cm", "--namespace", "ci",
+                       "--key", "run-1")
+        w.watching()
+        line = w.wait_for_line("to approve:")
+        self.assertIn("kubectl patch configmap approve-cm -n ci "
+                      "--type=merge -p '{\"data\":{\"run-1\":"
+                      "\"approved\"}}'", line)
+        self.assertIn('\"refused\"', w.wait_for_line("to refuse:"))
+        send(w, signal.SIGTERM)
+        self.assertExit(w, 1)
+
+
+if __name__ == "__main__":
+    main()
