@@ -263,11 +263,34 @@ version() {
 	fi
 }
 
+# A digest of everything the binary is made from: this script, the sources,
+# cJSON, the version, the link mode and the toolchain.
+build_inputs() {
+	local cache=$1 ver=$2
+	{
+		printf 'version=%s link=%s\n' "$ver" "${APPROVE_STEP_LINK:-auto}"
+		musl-gcc --version | head -n 1
+		dpkg-query -W -f='${Version}\n' musl-dev 2>/dev/null || true
+		cd "$srcdir" && sha256sum ./*.sh ./*.c ./*.h 2>/dev/null
+		cd "$cache/cjson" && sha256sum cJSON.c cJSON.h .debian-version
+	} | sha256sum | cut -d' ' -f1
+}
+
 build() {
 	local outdir=$1 cache=$2 ver
 	mkdir -p "$outdir"
 	outdir=$(cd "$outdir" && pwd)
-	local work="$outdir/.build"
+	local work="$outdir/.build" stamp="$outdir/.approve-step.stamp" inputs
+	ver=$(version)
+
+	# Nothing to do when the inputs and the result are as last time.
+	inputs=$(build_inputs "$cache" "$ver")
+	if [ -f "$outdir/approve-step" ] && [ -f "$stamp" ] &&
+		[ "$(cat "$stamp")" = "$inputs $(sha256sum <"$outdir/approve-step" | cut -d' ' -f1)" ]; then
+		say "$outdir/approve-step is up to date"
+		return 0
+	fi
+	rm -f "$stamp"
 	rm -rf "$work"
 	mkdir -p "$work/include/cjson" "$work/obj"
 
@@ -282,7 +305,6 @@ build() {
 	local link
 	link=$(choose_link "$work")
 
-	ver=$(version)
 	[ -n "$ver" ] || say "warning: no version (set APPROVE_STEP_VERSION); the binary will say 'unknown'"
 
 	# cJSON is third-party C89 code: warnings stay visible but do not fail.
@@ -310,6 +332,7 @@ build() {
 
 	mv -f "$work/approve-step" "$outdir/approve-step"
 	rm -rf "$work"
+	printf '%s %s\n' "$inputs" "$(sha256sum <"$outdir/approve-step" | cut -d' ' -f1)" >"$stamp"
 	say "built $outdir/approve-step ($link, $(stat -c %s "$outdir/approve-step") bytes, ${ver:-unknown}, cJSON $(cat "$cache/cjson/.debian-version" 2>/dev/null || echo '?'))"
 	say "$(file -b "$outdir/approve-step")"
 }
