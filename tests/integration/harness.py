@@ -1,8 +1,8 @@
 """Run the real approve-step binary and watch it as a user would: its exit
 code, its log lines on stderr, its Tekton results, and how long it took.
 
-APPROVE_STEP_BIN names the binary (the meson build, the static build or a
-sanitizer build); APPROVE_STEP_WRAPPER, if set, is a command to run it
+APPROVE_STEP_BIN names the binary to test (the static build, say); else
+meson's APPROVE_STEP_BUILD_BIN, the binary of the build being tested; APPROVE_STEP_WRAPPER, if set, is a command to run it
 under (e.g. "valgrind --error-exitcode=99 -q").
 """
 
@@ -22,7 +22,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 
 from volume import KubeletVolume, write_by_rename, write_in_place  # noqa: E402,F401
 
-BIN = os.environ.get("APPROVE_STEP_BIN", "approve-step")
+BIN = (os.environ.get("APPROVE_STEP_BIN")
+       or os.environ.get("APPROVE_STEP_BUILD_BIN", "approve-step"))
 WRAPPER = shlex.split(os.environ.get("APPROVE_STEP_WRAPPER", ""))
 # Under valgrind everything is ~20x slower; deadlines stretch with it.
 SLOW = float(os.environ.get("APPROVE_STEP_SLOW", "5" if WRAPPER else "1"))

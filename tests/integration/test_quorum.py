@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""N-of-M approval: votes in KEY.USER files, counted against --approvals,
+--approvers and --requester, on a kubelet-style volume."""
+
+import json
+
+from harness import WaiterTest, main
+
+
+def vote(decision, comment=None):
+    v = {"decision": decision}
+    if comment is not None:
+        v["comment"] = comment
+    return json.dumps(v)
+
+
+APPROVERS = "alice@example.com,bob@example.com,carol@example.com"
+ALICE, BOB, CAROL = ("run-1.alice_40example.com", "run-1.bob_40example.com",
+                     "run-1.carol_40example.com")
+
+
+class Quorum(WaiterTest):
+    def start_two_of_three(self, *extra):
+        w = self.start("--key", "run-1", "--approvals", "2", "--approvers",
+                       APPROVERS, "--requester", "carol@example.com",
+                       "--timeout", "30s", *extra)
+        w.watching()
+        return w
+
+    def test_two_of_three_approve(self):
+        self.volume.update({"run-1": "init"})
+        w = self.start_two_of_three()
+        self.volume.patch({ALICE: vote("approved", "LGTM")})
+        w.wait_for_line("1 of 2 approvals so far")
+        self.volume.patch({BOB: "approve"})
+        self.assertExit(w, 0)
+        self.assertDecision(w, "approved",
+                            "alice@example.com,bob@example.com",
+                            "alice@example.com: LGTM")
+
+    def test_requester_cannot_approve_own_run(self):
+        w = self.start_two_of_three("--timeout", "3s")
+        self.volume.patch({CAROL: "approved", ALICE: "approved"})
+        w.wait_for_line("not counted: the requester may not approve")
+        self.assertExit(w, 1, timeout=8)
+        self.assertDecision(w, "timeout")
+
+    def test_votes_from_others_and_plain_key_do_not_count(self):
+        w = self.start_two_of_three("--timeout", "3s")
+        self.volume.patch({
+            "run-1": "approved",                       # the shared key
+            "run-1.mallory": "approved",               # not an approver
+            "run-1.alice@example.com": "approved",     # not encoded
+            "run-2.bob_40example.com": "approved",     # another run
+            ALICE: "approved",
+        })
+        w.wait_for_line("not counted: not on --approvers")
+        w.wait_for_line("not counted: its name is not an encoded username")
+        self.assertExit(w, 1, timeout=8)
+        self.assertDecision(w, "timeout")
+
+    def test_one_refusal_decides(self):
+        w = self.start_two_of_three()
+        self.volume.patch({ALICE: "approved"})
+        self.volume.patch({BOB: vote("refused", "not on a Friday")})
+        self.assertExit(w, 1)
+        self.assertDecision(w, "refused", "bob@example.com",
+                            "bob@example.com: not on a Friday")
+
+    def test_unknown_vote_is_warned_and_not_counted(self):
+        w = self.start_two_of_three()
+        self.volume.patch({ALICE: "yes please", BOB: "approved"})
+        w.wait_for_line("not counted: not a decision word")
+        self.volume.patch({ALICE: "approved"})
+        self.assertExit(w, 0)
+
+    def test_votes_already_there_at_start(self):
+        self.volume.update({ALICE: "approved", BOB: "approved"})
+        w = self.start_two_of_three()
+        self.assertExit(w, 0, timeout=2)
+
+    def test_names_in_log_are_escaped(self):
+        w = self.start("--key", "run-1", "--requester", "x",
+                       "--timeout", "3s")
+        w.watching()
+        # A username with a newline and an escape, encoded as the policy
+        # would: it must not forge a log line when decoded.
+        self.volume.patch({"run-1.eve_0aapprove-step_3a_20ok_1b": "approved"})
+        self.assertExit(w, 0)
+        self.assertIn('"eve\\napprove-step: ok\\x1b"', w.log())
+        self.assertEqual(w.result("approver"), "eve\\napprove-step: ok\\x1b")
+
+
+if __name__ == "__main__":
+    main()
