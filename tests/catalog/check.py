@@ -143,9 +143,10 @@ class Doc:
 
 
 class Context:
-    def __init__(self, root, api_dir):
+    def __init__(self, root, api_dir, binary=None):
         self.root = root
         self.api_dir = api_dir
+        self.binary = binary or find_binary(root)
         self.yaml_files = []
         for top in ("catalog", "examples"):
             for dirpath, dirnames, filenames in os.walk(os.path.join(root, top)):
@@ -565,6 +566,17 @@ def containerfile_versions(root):
         return None
     with open(path, encoding="utf-8") as fh:
         return re.findall(r"^\s*ARG\s+VERSION=(\S+)", fh.read(), re.M)
+
+
+def find_binary(root):
+    for binary in (os.environ.get("APPROVE_STEP_BIN"), os.path.join(root, "build", "approve-step", "approve-step")):
+        if binary and os.path.isfile(binary) and os.access(binary, os.X_OK):
+            return binary
+    return None
+
+
+class Skip(Exception):
+    """A check that cannot run here (reported as SKIP, not as a pass)."""
 
 
 def documented_options(root):
@@ -1181,6 +1193,64 @@ def check_binary_options(ctx, notes):
     return errs
 
 
+def substitute(arg, defaults, extra):
+    """Tekton's order: params (and workspaces) first, then context variables,
+    so a param default may hold $(context.taskRun.name)."""
+    def repl(m):
+        name = m.group(1)
+        if name in extra:
+            return extra[name]
+        if name in defaults:
+            return defaults[name]
+        raise KeyError(m.group(0))
+    arg = re.sub(r"\$\(((?:params|workspaces)\.[-\w.]+)\)", repl, arg)
+    return re.sub(r"\$\((context\.[-\w.]+)\)", repl, arg)
+
+
+@check("binary-run", "the built binary accepts the Task's and StepAction's args with their defaults and writes the results")
+def check_binary_run(ctx, notes):
+    if not ctx.binary:
+        raise Skip("no built binary (build/approve-step/approve-step or $APPROVE_STEP_BIN)")
+    notes.append(f"binary: {ctx.binary}")
+    errs = []
+    for label, step, params, doc in approve_steps(ctx):
+        defaults = {f"params.{p['name']}": p["default"] for p in params if isinstance(p.get("default"), str)}
+        for word, want_exit, want_decision in (("approved", 0, "approved"), ("refused", 1, "refused")):
+            with tempfile.TemporaryDirectory() as tmp:
+                data, results = os.path.join(tmp, "data"), os.path.join(tmp, "results")
+                os.mkdir(data)
+                os.mkdir(results)
+                extra = {"workspaces.data.path": data, "params.dir": data, "context.taskRun.name": "run-1",
+                         "context.taskRun.namespace": "ci", "params.results-dir": results}
+                try:
+                    args = [substitute(a, defaults, extra) for a in step.get("args") or []]
+                except KeyError as e:
+                    errs.append(f"{label}: {e} has no value to substitute")
+                    break
+                args = [results if a == TEKTON_RESULTS_DIR else a for a in args]
+                key = args[args.index("--key") + 1] if "--key" in args else "status"
+                with open(os.path.join(data, key), "w", encoding="utf-8") as fh:
+                    fh.write(word)
+                try:
+                    out = subprocess.run([ctx.binary] + args, capture_output=True, text=True, timeout=20)
+                except subprocess.TimeoutExpired:
+                    errs.append(f"{label}: with {word!r} in key {key} the binary did not exit within 20 s")
+                    continue
+                if out.returncode != want_exit:
+                    errs.append(f"{label}: with {word!r} the binary exited {out.returncode}, expected {want_exit}: {out.stderr.strip()[-300:]}")
+                    continue
+                for name in BINARY_RESULTS:
+                    if not os.path.exists(os.path.join(results, name)):
+                        errs.append(f"{label}: result {name} not written")
+                decision_file = os.path.join(results, "decision")
+                if os.path.exists(decision_file):
+                    with open(decision_file, encoding="utf-8") as fh:
+                        got = fh.read()
+                    if got != want_decision:
+                        errs.append(f"{label}: decision result {got!r}, expected {want_decision!r}")
+    return errs
+
+
 @check("e2e-tests", "tests/run.yaml: PipelineRuns within 10 min, an approval by a voter with its own RBAC, a refusal that succeeds")
 def check_e2e(ctx, notes):
     errs = []
@@ -1331,9 +1401,9 @@ MUTATIONS = [
     ("catalog-metadata", "a version label unlike the folder", lambda r: edit(r, SA, "app.kubernetes.io/version: \"0.1\"", "app.kubernetes.io/version: \"0.2\"")),
     ("catalog-metadata", "a platform missing", lambda r: edit(r, TASK, "\"linux/amd64,linux/arm64\"", "\"linux/amd64\"")),
     ("catalog-descriptions", "an undescribed result", lambda r: edit(r, TASK, "      description: Whole seconds spent waiting for the decision.\n", "")),
-    ("catlin-images", "the tag latest", lambda r: edit(r, TASK_TEST, "busybox:1.36.1", "busybox:latest")),
-    ("catlin-images", "an untagged image", lambda r: edit(r, TASK_TEST, "registry.k8s.io/kubectl:v1.31.0", "registry.k8s.io/kubectl")),
-    ("catlin-images", "no registry host", lambda r: edit(r, TASK_TEST, "docker.io/library/busybox:1.36.1", "busybox:1.36.1")),
+    ("catlin-images", "the tag latest", lambda r: edit(r, TASK_TEST, "image: docker.io/library/busybox:1.36.1", "image: docker.io/library/busybox:latest")),
+    ("catlin-images", "an untagged image", lambda r: edit(r, TASK_TEST, "image: registry.k8s.io/kubectl:v1.31.0", "image: registry.k8s.io/kubectl")),
+    ("catlin-images", "no registry host", lambda r: edit(r, TASK_TEST, "image: docker.io/library/busybox:1.36.1", "image: busybox:1.36.1")),
     ("catlin-images", "an untagged image param default", lambda r: edit(r, TASK, "ghcr.io/approve-step/approve-step:0.1.0", "ghcr.io/approve-step/approve-step")),
     ("step-contract", "a writable root file system", lambda r: edit(r, TASK, "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false")),
     ("step-contract", "a script instead of command", lambda r: edit(r, TASK, "      command: [\"/approve-step\"]\n", "      script: /approve-step\n")),
@@ -1353,6 +1423,7 @@ MUTATIONS = [
     ("image-version", "a Containerfile version unlike the tag", lambda r: (write(r, "meson.build", "project('approve-step', 'c', version: '0.1.0')\n"), write(r, "Containerfile", "ARG VERSION=0.1.1\n"))),
     ("binary-options", "an option the binary does not have", lambda r: edit(r, TASK, "        - --requester\n", "        - --verbose\n        - \"yes\"\n        - --requester\n")),
     ("binary-options", "an option without value", lambda r: edit(r, SA, "    - --key\n    - $(params.key)\n", "    - --key\n")),
+    ("binary-run", "a default the binary rejects", lambda r: edit(r, TASK, "      default: \"refuse\"\n", "      default: \"deny\"\n")),
     ("e2e-tests", "a test PipelineRun without timeouts", lambda r: edit(r, TASK_TEST, "  timeouts:\n    pipeline: 9m\n", "", count=-1)),
     ("e2e-tests", "a voter Role not limited by resourceNames", lambda r: edit(r, TASK_TEST, "    resourceNames: [\"approve-step-e2e\"]\n", "")),
     ("e2e-tests", "a refusal that would fail the run", lambda r: edit(r, TASK_TEST, "    - name: on-error\n      value: continue\n    - name: expected-decision\n      value: refused\n", "    - name: expected-decision\n      value: refused\n")),
@@ -1378,19 +1449,24 @@ def run_check(name, ctx):
     notes = []
     try:
         return fn(ctx, notes), notes
+    except Skip:
+        raise
     except Exception as e:  # a crash is a failure of the check, not of the run
         return [f"check crashed: {type(e).__name__}: {e}"], notes
 
 
 def self_test(root, api_dir):
+    binary = find_binary(root)
     results = []
     for name, what, mutate in MUTATIONS:
         tmp = tempfile.mkdtemp(prefix="approve-step-catalog-")
         try:
             copy_tree(root, tmp)
             mutate(tmp)
-            errs, _ = run_check(name, Context(tmp, api_dir))
+            errs, _ = run_check(name, Context(tmp, api_dir, binary))
             results.append((f"self-test: {name} fails on {what}", [] if errs else ["the check passed on broken files"], []))
+        except Skip as e:
+            results.append((f"self-test: {name} fails on {what}", None, [str(e)]))
         except AssertionError as e:
             results.append((f"self-test: {name} fails on {what}", [str(e)], []))
         finally:
@@ -1421,13 +1497,22 @@ def main():
     for name, description, fn in CHECKS:
         if args.only and name not in args.only:
             continue
-        errs, notes = run_check(name, ctx)
+        try:
+            errs, notes = run_check(name, ctx)
+        except Skip as e:
+            errs, notes = None, [str(e)]
         outcomes.append((f"{name}: {description}", errs, notes))
     if args.self_test:
         outcomes += self_test(root, api_dir)
 
-    passed = failed = 0
+    passed = failed = skipped = 0
     for title, errs, notes in outcomes:
+        if errs is None:
+            skipped += 1
+            print(f"SKIP {title}")
+            for n in notes:
+                print(f"    {n}")
+            continue
         if errs:
             failed += 1
             print(f"FAIL {title}")
@@ -1439,7 +1524,7 @@ def main():
         if notes and (errs or args.verbose):
             for n in notes:
                 print(f"    note: {n}")
-    print(f"{passed} passed, {failed} failed")
+    print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
     return 1 if failed else 0
 
 
