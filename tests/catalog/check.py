@@ -595,7 +595,8 @@ def documented_options(root):
     if os.path.exists(source):
         with open(source, encoding="utf-8") as fh:
             text = fh.read()
-        m = re.search(r"usage\[\]\s*=(.*?);", text, re.S)
+        # the C string literals that make up `static const char usage[] = ...;`
+        m = re.search(r"usage\[\]\s*=((?:\s*\"(?:[^\"\\\n]|\\.)*\")+)\s*;", text)
         if m:
             return set(re.findall(r"(--[a-z][-a-z]*)", m.group(1))), "the usage text in approve-step/options.c"
     return CONTRACT_OPTIONS, "the contract's option list (no binary or options.c found)"
@@ -974,6 +975,28 @@ def check_references(ctx, notes):
                                  errs, d.path in catalog_paths)
         elif d.kind == "Pipeline":
             check_pipeline_spec(ctx, label, d.spec, d.path, errs)
+        elif d.kind == "TaskRun":
+            ref = d.spec.get("taskRef") or {}
+            if isinstance(d.spec.get("taskSpec"), dict):
+                tspec = d.spec["taskSpec"]
+            elif ref.get("resolver"):
+                continue
+            else:
+                found = ctx.find_docs("Task", ref.get("name"), d.path) if ref.get("name") else []
+                if not found:
+                    errs.append(f"{label}: taskRef {ref.get('name')!r} is defined neither beside it nor in the catalog")
+                    continue
+                tspec = found[0].spec
+            given = {p.get("name") for p in d.spec.get("params") or [] if isinstance(p, dict)}
+            for p in params_of(tspec):
+                if "default" not in p and p.get("name") not in given:
+                    errs.append(f"{label}: required param {p.get('name')!r} not passed")
+            bound = {w.get("name") for w in d.spec.get("workspaces") or [] if isinstance(w, dict)}
+            for w in tspec.get("workspaces") or []:
+                if isinstance(w, dict) and not w.get("optional") and w.get("name") not in bound:
+                    errs.append(f"{label}: workspace {w.get('name')!r} is not bound")
+            if not d.spec.get("timeout"):
+                errs.append(f"{label}: no timeout (Tekton's default of 60 minutes cuts approval waits)")
         elif d.kind == "PipelineRun":
             if isinstance(d.spec.get("pipelineSpec"), dict):
                 pspec = d.spec["pipelineSpec"]
@@ -1413,6 +1436,7 @@ MUTATIONS = [
     ("references", "an unknown Task result", lambda r: edit(r, TASK_TEST, "$(tasks.wait.results.comment)", "$(tasks.wait.results.comments)")),
     ("references", "a Pipeline param that is not passed", lambda r: edit(r, TASK_TEST, "    - name: expected-decision\n      value: timeout\n", "")),
     ("references", "an unknown taskRef", lambda r: edit(r, TASK_TEST, "        name: approve-step-e2e-check\n", "        name: approve-step-e2e-checks\n")),
+    ("references", "a TaskRun whose workspace is not bound", lambda r: edit(r, "examples/volumes/emptydir-taskrun.yaml", "    - name: decision\n", "    - name: decisions\n")),
     ("task-stepaction-sync", "a different default", lambda r: edit(r, SA, "default: \"86400\"", "default: \"3600\"")),
     ("task-stepaction-sync", "different args", lambda r: edit(r, SA, "    - --on-timeout\n    - $(params.on-timeout)\n", "")),
     ("readme-params", "a param missing from the table", lambda r: edit(r, TASK_README, "| `requester` |", "| `requestor` |")),
