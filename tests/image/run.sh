@@ -87,7 +87,10 @@ chmod 0755 "$tmp"
 mounted=
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
-	podman rm -f "$name-approve" "$name-refuse" "$name-cancel" "$name-version" "$name-usage" >/dev/null 2>&1 || true
+	local c
+	for c in approve refuse cancel version usage; do
+		podman --runtime runc rm -f --ignore "$name-$c" >/dev/null 2>&1 || true
+	done
 	if [ -n "$mounted" ]; then podman image unmount "$image" >/dev/null 2>&1 || true; fi
 	rm -rf "$tmp"
 }
@@ -214,11 +217,11 @@ fi
 lockdown=(--read-only --network none --user 65532:65532 --cap-drop ALL
 	--security-opt no-new-privileges --ulimit host --log-driver k8s-file)
 
-out=$(pm run --name "$name-version" "${lockdown[@]}" "$image" --version 2>&1) || true
+out=$(pm run --rm --name "$name-version" "${lockdown[@]}" "$image" --version 2>&1) || true
 check "--version in the container says 'approve-step $version' (got '$out')" test "$out" = "approve-step $version"
 
 rc=0
-pm run --name "$name-usage" "${lockdown[@]}" "$image" --dir /nonexistent --timeout 5s >"$tmp/usage.log" 2>&1 || rc=$?
+pm run --rm --name "$name-usage" "${lockdown[@]}" "$image" --dir /nonexistent --timeout 5s >"$tmp/usage.log" 2>&1 || rc=$?
 check "a missing --dir exits 2 (got $rc)" test "$rc" -eq 2
 
 # The container's main process is waiting once it holds an inotify watch.
