@@ -1,0 +1,72 @@
+# The benchmark's figure, drawn by bench/run from the data files it writes:
+#   gnuplot -e "datadir='DIR'; out='FILE.svg'; machine='TEXT'" bench/plot.gp
+# (FILE.png gives a PNG instead).
+# DIR holds latency-KIND.dat (sorted swap->exit ms, cumulative fraction) and
+# scale-KIND.dat (n, rss MiB, idle CPU ms/min, idle wakeups/min, CPU ms and
+# wakeups the other waiters spend on one approval).
+
+if (out[strlen(out)-3:] eq 'png') {
+    set terminal pngcairo size 1100,820 enhanced font 'sans,10' background rgb 'white'
+} else {
+    set terminal svg size 1100,820 dynamic enhanced font 'sans,11' background rgb 'white'
+}
+set output out
+set datafile missing 'NaN'
+set key box opaque
+set grid xtics ytics mxtics
+set style line 1 lc rgb '#c0392b' lw 2 pt 7 ps 1.3   # polling
+set style line 2 lc rgb '#1f6fb2' lw 2 pt 5 ps 1.3   # approve-step
+set style line 3 lc rgb '#555555' lw 2 pt 9 ps 1.3 dt 2  # floor
+
+set multiplot layout 2,2 title "approve-step vs a polling step vs the least inotify waiter\n{/*0.8 ".machine."}"
+
+# 1. reaction latency distribution
+set title 'Reaction: ..data swap -> waiter exit (distribution)'
+set key bottom right
+set xlabel 'milliseconds (log scale)'
+set ylabel 'fraction of samples'
+set logscale x
+set format x '%g'
+set yrange [0:1]
+set xrange [*:*]
+plot datadir.'/latency-polling.dat' using 1:2 with steps ls 1 title 'polling (bash, sleep 2)', \
+     datadir.'/latency-approve-step.dat' using 1:2 with steps ls 2 title 'approve-step', \
+     datadir.'/latency-floor.dat' using 1:2 with steps ls 3 title 'floor (least inotify waiter)'
+
+# 2. idle CPU vs number of waiters
+set title 'Idle cost: CPU time per minute of waiting, all waiters'
+set xlabel 'waiters on one node (log scale)'
+set ylabel 'CPU ms per minute'
+set logscale x
+unset logscale y
+set yrange [0:*]
+set offsets 0, 0, graph 0.1, 0
+set xrange [0.7:1500]
+set key top left
+set label 1 'approve-step and floor: 0 at every N' at graph 0.5, graph 0.06 center
+plot datadir.'/scale-polling.dat' using 1:3 with linespoints ls 1 title 'polling', \
+     datadir.'/scale-approve-step.dat' using 1:3 with linespoints ls 2 title 'approve-step', \
+     datadir.'/scale-floor.dat' using 1:3 with linespoints ls 3 title 'floor'
+
+# 3. memory vs number of waiters
+set title 'Resident memory, all waiters'
+unset label 1
+set offsets 0, 0, 0, 0
+set key bottom right
+set ylabel 'MiB (log scale)'
+set logscale xy
+set yrange [*:*]
+plot datadir.'/scale-polling.dat' using 1:2 with linespoints ls 1 title 'polling (bash + child)', \
+     datadir.'/scale-approve-step.dat' using 1:2 with linespoints ls 2 title 'approve-step', \
+     datadir.'/scale-floor.dat' using 1:2 with linespoints ls 3 title 'floor'
+
+# 4. what one approval costs the waiters it is not for
+set title 'One approval: CPU time the other waiters spend on it'
+set ylabel 'CPU ms, all other waiters (log scale)'
+set logscale xy
+set xrange [5:1500]
+set key top left
+plot datadir.'/scale-approve-step.dat' using 1:5 with linespoints ls 2 title 'approve-step', \
+     datadir.'/scale-floor.dat' using 1:5 with linespoints ls 3 title 'floor'
+
+unset multiplot
