@@ -18,9 +18,10 @@
 int main(int argc, char **argv)
 {
 	struct options opts;
-	struct watch watch;
+	struct watch watch = {.inotify_fd = -1, .signal_fd = -1};
 	struct outcome out;
 	struct results results;
+	enum exit_code code = EXIT_SETUP;
 	int64_t start;
 	int results_fd = -1;
 	sigset_t signals;
@@ -39,9 +40,9 @@ int main(int argc, char **argv)
 		return EXIT_SETUP;
 	}
 	if (opts.results_dir && (results_fd = results_open(opts.results_dir)) < 0)
-		return EXIT_SETUP;
+		goto out;
 	if (!watch_open(&watch, opts.dir, &signals))
-		return EXIT_SETUP;
+		goto out;
 	if (opts.poll_ms == POLL_AUTO)
 		opts.poll_ms = watch.remote_fs ? REMOTE_POLL_MS : 0;
 
@@ -50,5 +51,10 @@ int main(int argc, char **argv)
 	report_outcome(&opts, &out, &results);
 	if (results_fd >= 0 && results.decision != NULL)
 		results_write(results_fd, &results);
-	return (int)outcome_exit_code(&opts, &out);
+	code = outcome_exit_code(&opts, &out);
+out:
+	watch_close(&watch);
+	if (results_fd >= 0)
+		close(results_fd);
+	return (int)code;
 }

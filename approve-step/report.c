@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -86,8 +87,9 @@ static void report_how(const struct options *opts)
 			 "--type=merge -p '{\"data\":{\"%s\":\"refused\"}}'",
 			 cm, ns, key);
 	}
-	/* In a pod the host name is the pod's name. */
-	if (gethostname(host, sizeof(host) - 1) == 0 && host[0] != '\0' &&
+	/* In a pod (the kubelet sets this variable) the host name is its name. */
+	if (getenv("KUBERNETES_SERVICE_HOST") != NULL &&
+	    gethostname(host, sizeof(host) - 1) == 0 && host[0] != '\0' &&
 	    strspn(host, "abcdefghijklmnopqrstuvwxyz0123456789-.") ==
 		    strlen(host))
 		log_info("the kubelet shows a change within 60-90s; to show it "

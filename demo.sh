@@ -1,0 +1,33 @@
+#!/bin/sh
+# Builds approve-step, then runs one approval round trip on a temporary
+# directory laid out like a ConfigMap volume: no cluster needed.
+set -eu
+cd "$(dirname "$0")"
+. tools/deps.sh
+need_packages $BUILD_PACKAGES
+
+[ -d build ] || meson setup build >/dev/null
+meson compile -C build >/dev/null
+
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+mkdir "$dir/data" "$dir/results"
+volume() { python3 tests/lib/volume.py "$dir/data" "$@"; }
+
+echo "== a ConfigMap volume with status=init, and approve-step waiting on it"
+volume status=init
+build/approve-step/approve-step --dir "$dir/data" --key status \
+	--timeout 1m --results-dir "$dir/results" --configmap approve-cm &
+step=$!
+sleep 1
+
+echo "== an approver approves (kubectl patch, then the kubelet swaps ..data)"
+volume 'status={"decision":"approved","approver":"you","comment":"looks good"}'
+
+status=0
+wait "$step" || status=$?
+echo "== approve-step exited $status; its Tekton results:"
+for r in decision approver comment waited-seconds; do
+	printf '   %-15s %s\n' "$r" "$(cat "$dir/results/$r")"
+done
+[ "$status" -eq 0 ]
