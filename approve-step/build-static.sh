@@ -142,6 +142,8 @@ fetch_cjson() {
 	fi
 	command -v apt-get >/dev/null || die "apt-get is needed to fetch cJSON's source"
 	mkdir -p "$cache"
+	# apt reads relative Dir:: paths against /etc/apt: make it absolute.
+	cache=$(cd "$cache" && pwd)
 	local work
 	work=$(mktemp -d "$cache/fetch.XXXXXX")
 	mkdir -p "$work/sources.list.d" "$work/lists/partial" "$work/cache/archives/partial" "$work/src"
