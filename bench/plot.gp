@@ -3,9 +3,9 @@
 # (FILE.png gives a PNG instead).
 # DIR holds latency-KIND.dat (sorted swap->exit ms, cumulative fraction) and
 # scale-KIND.dat (n, rss MiB, idle CPU ms/min, idle wakeups/min, CPU ms and
-# wakeups the other waiters spend on one approval).
+# wakeups the other waiters spend on one approval, pss MiB).
 
-if (out[strlen(out)-3:] eq 'png') {
+if (out[strlen(out)-2:] eq 'png') {
     set terminal pngcairo size 1100,820 enhanced font 'sans,10' background rgb 'white'
 } else {
     set terminal svg size 1100,820 dynamic enhanced font 'sans,11' background rgb 'white'
@@ -49,7 +49,7 @@ plot datadir.'/scale-polling.dat' using 1:3 with linespoints ls 1 title 'polling
      datadir.'/scale-floor.dat' using 1:3 with linespoints ls 3 title 'floor'
 
 # 3. memory vs number of waiters
-set title 'Resident memory, all waiters'
+set title 'Memory, all waiters: RSS sum (solid), PSS sum (thin: shared pages counted once)'
 unset label 1
 set offsets 0, 0, 0, 0
 set key bottom right
@@ -58,7 +58,10 @@ set logscale xy
 set yrange [*:*]
 plot datadir.'/scale-polling.dat' using 1:2 with linespoints ls 1 title 'polling (bash + child)', \
      datadir.'/scale-approve-step.dat' using 1:2 with linespoints ls 2 title 'approve-step', \
-     datadir.'/scale-floor.dat' using 1:2 with linespoints ls 3 title 'floor'
+     datadir.'/scale-floor.dat' using 1:2 with linespoints ls 3 title 'floor', \
+     datadir.'/scale-polling.dat' using 1:7 with lines lc rgb '#c0392b' lw 1 notitle, \
+     datadir.'/scale-approve-step.dat' using 1:7 with lines lc rgb '#1f6fb2' lw 1 notitle, \
+     datadir.'/scale-floor.dat' using 1:7 with lines lc rgb '#555555' lw 1 dt 2 notitle
 
 # 4. what one approval costs the waiters it is not for
 set title 'One approval: CPU time the other waiters spend on it'
