@@ -201,6 +201,14 @@ static bool parse_approvers(char *list, struct options *opts)
 	opts->approvers_len = 0;
 	for (char *save = NULL, *name = strtok_r(list, ",", &save);
 	     name != NULL; name = strtok_r(NULL, ",", &save)) {
+		/* "alice, bob" is what people type: drop the blanks. */
+		char *end = name + strlen(name);
+		while (*name == ' ')
+			name++;
+		while (end > name && end[-1] == ' ')
+			*--end = '\0';
+		if (*name == '\0')
+			continue;
 		if (opts->approvers_len == APPROVERS_MAX) {
 			log_error("--approvers: more than %d names",
 				  APPROVERS_MAX);

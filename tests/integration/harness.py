@@ -2,8 +2,9 @@
 code, its log lines on stderr, its Tekton results, and how long it took.
 
 APPROVE_STEP_BIN names the binary to test (the static build, say); else
-meson's APPROVE_STEP_BUILD_BIN, the binary of the build being tested; APPROVE_STEP_WRAPPER, if set, is a command to run it
-under (e.g. "valgrind --error-exitcode=99 -q").
+meson's APPROVE_STEP_BUILD_BIN, the binary of the build being tested.
+APPROVE_STEP_WRAPPER, if set, is a command to run it under (e.g.
+"valgrind --error-exitcode=99 -q").
 """
 
 import os

@@ -125,7 +125,7 @@ static void defaults(void **state)
 static void every_option(void **state)
 {
 	struct options o;
-	char approvers[] = "alice@example.com,bob,carol";
+	char approvers[] = "alice@example.com, bob ,carol,,";
 	(void)state;
 	assert_int_equal(parse(&o, "--dir", "/d", "--key", "run-7",
 			       "--timeout", "1h30m", "--on-timeout", "approve",
