@@ -317,6 +317,16 @@ def _():
     return p
 
 
+@case("approvers written with spaces after the commas are read as approve-step reads them")
+def _():
+    def setup(s):
+        set_param(find(s, "TaskRun", "release-42-approval"), "approvers",
+                  " alice@example.com, bob@example.com ,, carol@example.com ")
+    r = run_plugin(["release-42"], setup)
+    return expect(r, 0, out_has=["approvals: 1 of 2 (alice@example.com); still needed: 1 more from "
+                                 "bob@example.com, carol@example.com\n"])
+
+
 @case("a single-decision run (no quorum params) writes the plain key with the approver")
 def _():
     r = run_plugin(["deploy-approval-x7k2p", "-m", "ok"])
