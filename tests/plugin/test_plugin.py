@@ -327,6 +327,17 @@ def _():
                                  "bob@example.com, carol@example.com\n"])
 
 
+@case("--context, --kubeconfig and --as go to every kubectl call")
+def _():
+    r = run_plugin(["release-42-approval", "--context", "prod", "--kubeconfig=/k/config", "--as", "bob@example.com"])
+    g = ["--context=prod", "--kubeconfig=/k/config", "--as=bob@example.com"]
+    key = "release-42-approval.bob_40example.com"
+    return expect(r, 0, [g + WHOAMI, g + get_tr("release-42-approval"), g + get_cm("approve-cm", "ci"),
+                         g + patch("approve-cm", "ci", key, vote_json("approved", "")),
+                         g + annotate("release-42-approval-pod", "ci")],
+                  out_has=["as bob@example.com: wrote " + key])
+
+
 @case("a single-decision run (no quorum params) writes the plain key with the approver")
 def _():
     r = run_plugin(["deploy-approval-x7k2p", "-m", "ok"])
