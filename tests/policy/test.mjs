@@ -367,6 +367,20 @@ check("example binding: applies in approve-quorum only", () => {
   if (unlabelled.matched) return "binding applies to an unlabelled ConfigMap";
 });
 
+check("a binding without selectors still applies only to labelled ConfigMaps (matchConditions)", () => {
+  const bare = { kind: "ValidatingAdmissionPolicyBinding", spec: { policyName: policy.metadata.name, validationActions: ["Deny"] } };
+  const forged = (labels) =>
+    admissionRequest("UPDATE", "alice@example.com", configMap({ labels }),
+      configMap({ labels, data: { "run1.bob_40example.com": "approved" } }));
+  const labelled = admit(policy, bare, forged(gate));
+  const unlabelled = admit(policy, bare, forged({ team: "x" }));
+  if (labelled.allowed) return "forged vote allowed in a labelled ConfigMap";
+  if (unlabelled.matched) return "policy applied to an unlabelled ConfigMap";
+  const dropped = admit(policy, bare, admissionRequest("UPDATE", "alice@example.com",
+    configMap({ labels: gate, data: { "run1.bob_40example.com": "refused" } }), configMap({ labels: {}, data: {} })));
+  if (dropped.allowed) return "dropping the label and a vote allowed";
+});
+
 // ---------------------------------------------------------------------------
 // 6. examples/quorum: its objects fit together, and a two-of-three vote on its
 // ConfigMap goes through the policy as documented.
