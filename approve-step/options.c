@@ -360,5 +360,16 @@ enum options_result options_parse(int argc, char **argv, struct options *opts)
 		log_error("--dir is required (see --help)");
 		return OPTIONS_USAGE_ERROR;
 	}
+	if (options_vote_mode(opts) && strchr(opts->key, '.') != NULL) {
+		/*
+		 * A vote key is KEY.USER split at its first dot, which is how
+		 * the admission policy reads it: a dotted KEY would credit a
+		 * vote to someone else.
+		 */
+		log_error("--key %s has a dot: with votes (--approvals, "
+			  "--approvers, --requester) the key must have none",
+			  opts->key);
+		return OPTIONS_USAGE_ERROR;
+	}
 	return check_quorum(opts) ? OPTIONS_RUN : OPTIONS_USAGE_ERROR;
 }

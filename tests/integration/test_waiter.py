@@ -358,6 +358,8 @@ class UsageErrors(WaiterTest):
             (d + ["stray"], 'unexpected argument "stray"'),
             (d + ["--approvals", "2", "--approvers", "a"],
              "--approvals 2 can never be reached"),
+            (d + ["--key", "run.1", "--approvals", "2"],
+             "--key run.1 has a dot"),
         ]
         for args, message in cases:
             self.expect_usage(*args, message=message)

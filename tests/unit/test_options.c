@@ -208,6 +208,12 @@ static void usage_errors(void **state)
 			 OPTIONS_USAGE_ERROR);
 	assert_int_equal(parse(&o, "--dir", "/d", "extra", NULL),
 			 OPTIONS_USAGE_ERROR);
+	/* Votes split KEY.USER at the first dot, as the policy does. */
+	assert_int_equal(parse(&o, "--dir", "/d", "--key", "run.1",
+			       "--requester", "b", NULL),
+			 OPTIONS_USAGE_ERROR);
+	assert_int_equal(parse(&o, "--dir", "/d", "--key", "run.1", NULL),
+			 OPTIONS_RUN);
 	/* Three approvals from a, b, c can't happen if b started the run. */
 	assert_int_equal(parse(&o, "--dir", "/d", "--approvals", "3",
 			       "--approvers", three, "--requester", "b", NULL),
