@@ -32,25 +32,12 @@ command -v readelf >/dev/null || {
 	exit 2
 }
 
-passed=0
-failed=0
-pass() {
-	printf 'PASS: %s\n' "$*"
-	passed=$((passed + 1))
-}
-fail() {
-	printf 'FAIL: %s\n' "$*"
-	failed=$((failed + 1))
-}
-check() { # check DESCRIPTION COMMAND...
-	local what=$1
-	shift
-	if "$@"; then pass "$what"; else fail "$what"; fi
-}
+# shellcheck source=tests/lib/checks.sh
+. "$(dirname "$0")/../lib/checks.sh"
 
 if ! [ -f "$bin" ] || ! [ -x "$bin" ]; then
 	fail "$bin is an executable file"
-	printf '%d passed, %d failed\n' "$passed" "$failed"
+	summary
 	exit 1
 fi
 
@@ -138,5 +125,4 @@ else
 	fail "waits with an inotify watch on --dir (log: $(head -c 300 "$tmp/log"))"
 fi
 
-printf '%d passed, %d failed\n' "$passed" "$failed"
-[ "$failed" -eq 0 ]
+summary

@@ -35,24 +35,10 @@ image_limit=1048576
 name=approve-step-test-$$
 
 say() { printf 'image-test: %s\n' "$*"; }
-passed=0
-failed=0
-pass() {
-	printf 'PASS: %s\n' "$*"
-	passed=$((passed + 1))
-}
-fail() {
-	printf 'FAIL: %s\n' "$*"
-	failed=$((failed + 1))
-}
-check() { # check DESCRIPTION COMMAND...
-	local what=$1
-	shift
-	if "$@"; then pass "$what"; else fail "$what"; fi
-}
+# shellcheck source=tests/lib/checks.sh
+. "$(dirname "$0")/../lib/checks.sh"
 finish() {
-	printf '%d passed, %d failed\n' "$passed" "$failed"
-	if [ "$failed" -eq 0 ]; then exit 0; fi
+	if summary; then exit 0; fi
 	exit 1
 }
 abort() {
