@@ -17,7 +17,14 @@ approve-step processes on a directory of its own, many sequences at once:
     the waiters start, while they start up, or after the churn; then maybe
     more churn of other keys;
   - or no decision at all and a short --timeout (exit 1, decision=timeout;
-    with --on-timeout approve, exit 0, decision=approved).
+    with --on-timeout approve, exit 0, decision=approved);
+  - in a quarter of the sequences, quorum mode (--approvals, --approvers,
+    --requester): votes KEY.USER of eligible voters stay pending while the
+    requester, voters not on --approvers, file names that are no encoding,
+    the plain KEY and other keys hold anything, approvals included; then
+    exactly the approvals the quorum needs, or one eligible refusal, land
+    one by one. The waiter may not exit before the last of them, and the
+    results must name exactly the counted voters, in file-name order.
 
 Every waiter must exit with the code of the last decision written (0 for
 approve, 1 for refuse or timeout), not before it was written, with the
@@ -211,7 +218,8 @@ def decision_value(rng, verdict):
 
 
 OTHER_KEYS = ["other", "status2", "Status", "statuses", "status.txt",
-              "status.alice", "approval", "config.yaml", "run-1.status"]
+              "status.alice", "approval", "config.yaml", "run-1.status",
+              "approvals", "settings"]
 
 
 def decision_keys(rng):
@@ -222,60 +230,194 @@ def decision_keys(rng):
     return key, others[:rng.randrange(0, 5)]
 
 
+VOTERS = ["alice", "bob", "carol", "dave", "erin@example.com",
+          "system:serviceaccount:ci:bot", "o'neil", "Z.z-9"]
+# Vote file names that are no encoding of any user name: never counted.
+BAD_VOTE_NAMES = ["_zz", "A_4A", "_61", "x_", "_00", "a_2E"]
+
+
+def encode_voter(name):
+    """A user name as a ConfigMap key suffix (bytes outside [-.a-zA-Z0-9]
+    as _xx), as the contract defines it."""
+    return "".join(chr(b) if chr(b).isascii() and (chr(b).isalnum()
+                                                    or chr(b) in "-.")
+                   else "_%02x" % b for b in name.encode())
+
+
 class Plan:
-    """Everything a sequence does, drawn from its own random generator."""
+    """Everything a sequence does, drawn from its own random generator.
+
+    The sequence writes `initial` before the waiters start, then `steps`
+    (pending states and churn), then `finals` one by one: the decision
+    (one key; in quorum mode the approving votes, or one refusal). The
+    waiters may not exit before the last of `finals` is written. Steps
+    never touch the keys of `finals` once those hold their final value.
+    """
 
     def __init__(self, seed, index):
         rng = random.Random(f"{seed}:{index}")
         self.rng = rng
         self.kind = "timeout" if rng.random() < 0.12 else "decision"
         self.style = rng.choice(["kubelet", "kubelet", "plain", "rename"])
-        self.key, self.others = decision_keys(rng)
+        self.quorum = rng.random() < 0.25
         self.waiters = 1 if rng.random() < 0.8 else rng.randrange(2, 5)
         self.poll = rng.random() < 0.1
         self.step_delay = rng.choice([0, 0, 0.0005, 0.002])
-        self.initial = {}
-        if rng.random() < 0.6:
-            self.initial[self.key] = pending_value(rng)
-        for k in self.others:
-            if rng.random() < 0.7:
-                self.initial[k] = other_value(rng)
         self.wait_ready = rng.random() < 0.5
-        self.steps = [self._step(rng) for _ in range(rng.choice(
-            [0, 1, 2, 3, 5, 8]))]
-        self.after = [self._step(rng, others_only=True)
-                      for _ in range(rng.choice([0, 0, 1, 3]))]
+        self.when = "none" if self.kind == "timeout" else rng.choices(
+            ["before", "startup", "after"], [0.12, 0.18, 0.70])[0]
+        self.args = []
+        self.approver = self.comment = ""
         if self.kind == "timeout":
             self.timeout_ms = rng.randrange(150, 700)
             self.on_timeout = rng.choice(["refuse", "approve"])
-            self.when = "none"
             self.verdict = "approve" if self.on_timeout == "approve" \
                 else "timeout"
-            self.value = None
-            self.approver = self.comment = ""
+            self.args += ["--timeout", f"{self.timeout_ms}ms",
+                          "--on-timeout", self.on_timeout]
         else:
-            self.when = rng.choices(["before", "startup", "after"],
-                                    [0.12, 0.18, 0.70])[0]
             self.verdict = rng.choice(["approve", "refuse"])
-            self.value, self.approver, self.comment = decision_value(
-                rng, self.verdict)
-            if self.when == "before":
-                self.initial[self.key] = self.value
-        # Plain-file styles may use either way of writing for each value.
-        self.category = f"{self.style}/{self.kind}" + (
-            "" if self.kind == "timeout" else f"/{self.when}")
+            self.args += ["--timeout", "10m"]
+        if self.poll:
+            self.args += ["--poll-interval", "100ms"]
+        if self.quorum:
+            self._quorum(rng)
+        else:
+            self._single(rng)
+        self.initial = {}
+        for k, v in self.start.items():
+            self.initial[k] = v
+        self.steps = [self._step(rng) for _ in range(rng.choice(
+            [0, 1, 2, 3, 5, 8]))]
+        self.after = [self._step(rng, late=True)
+                      for _ in range(rng.choice([0, 0, 1, 3]))]
+        if self.when == "before":
+            self.initial.update(self.finals)
+        self.protected = {k for k, _ in self.finals}
+        self.category = (f"{'quorum' if self.quorum else 'single'}/"
+                         f"{self.style}/{self.kind}"
+                         + ("" if self.kind == "timeout" else f"/{self.when}"))
 
-    def _step(self, rng, others_only=False):
+    def _single(self, rng):
+        self.key, self.others = decision_keys(rng)
+        self.args += ["--key", self.key]
+        self.start = {}
+        if rng.random() < 0.6:
+            self.start[self.key] = pending_value(rng)
+        for k in self.others:
+            if rng.random() < 0.7:
+                self.start[k] = other_value(rng)
+        self.finals = []
+        if self.kind == "decision":
+            value, self.approver, self.comment = decision_value(
+                rng, self.verdict)
+            self.finals = [(self.key, value)]
+        self.pending_keys = [self.key]  # keys steps set to pending values
+        self.noise_keys = list(self.others)  # keys that may hold anything
+
+    def _quorum(self, rng):
+        self.key = rng.choice(["status", "approval", "run-%06d"
+                               % rng.randrange(10**6)])
+        n = rng.choice([1, 2, 2, 3])
+        pool = list(VOTERS)
+        rng.shuffle(pool)
+        approvers = pool[:rng.randrange(n, len(pool) + 1)] \
+            if rng.random() < 0.5 else None
+        requester = rng.choice(pool) if rng.random() < 0.5 else None
+        eligible = [v for v in (approvers or pool) if v != requester]
+        if len(eligible) < n:
+            requester = None
+            eligible = list(approvers or pool)
+        if n == 1 and not approvers and not requester:
+            requester = pool[-1]
+            eligible = pool[:-1]
+        self.args += ["--key", self.key, "--approvals", str(n)]
+        if approvers:
+            self.args += ["--approvers", ",".join(approvers)]
+        if requester:
+            self.args += ["--requester", requester]
+        ineligible = [v for v in pool if v not in eligible]
+        vote = {v: f"{self.key}.{encode_voter(v)}" for v in pool}
+        self.others = [k for k in rng.sample(OTHER_KEYS, 3) if "." not in k]
+        # Keys whose content never decides: ineligible voters, names that
+        # are no encoding, the plain key itself, other keys.
+        self.noise_keys = ([vote[v] for v in ineligible]
+                           + [f"{self.key}.{b}" for b in BAD_VOTE_NAMES]
+                           + [self.key] + self.others)
+        self.start = {}
+        for k in self.noise_keys:
+            if rng.random() < 0.3:
+                self.start[k] = other_value(rng)
+        deciders = rng.sample(eligible, n)
+        # Eligible voters who stay pending: their votes churn freely.
+        bystanders = [v for v in eligible if v not in deciders]
+        self.pending_keys = [vote[v] for v in bystanders]
+        for k in self.pending_keys:
+            if rng.random() < 0.4:
+                self.start[k] = pending_value(rng)
+        self.finals = []
+        chosen = []  # (vote file, voter, comment) of the counted votes
+        if self.kind == "decision" and self.verdict == "approve":
+            chosen = [(vote[v], v, None) for v in deciders]
+        elif self.kind == "decision":
+            # Up to n - 1 approvals, then one refusal decides.
+            yes = deciders[:rng.randrange(0, n)]
+            no = rng.choice([v for v in eligible if v not in yes])
+            self.finals = [(vote[v], self._vote_value(rng, "approve")[0])
+                           for v in yes]
+            value, comment = self._vote_value(rng, "refuse")
+            self.finals.append((vote[no], value))
+            chosen = [(vote[no], no, comment)]
+        else:
+            # Timeout: approvals short of the quorum.
+            for v in deciders[:n - 1]:
+                self.start[vote[v]] = self._vote_value(rng, "approve")[0]
+        if self.kind == "decision" and self.verdict == "approve":
+            finals = []
+            for i, (f, v, _) in enumerate(chosen):
+                value, comment = self._vote_value(rng, "approve")
+                finals.append((f, value))
+                chosen[i] = (f, v, comment)
+            self.finals = finals
+        if chosen:
+            chosen.sort()  # the step lists votes by file name
+            self.approver = escape_result(",".join(v for _, v, _ in chosen))
+            self.comment = escape_result("; ".join(
+                f"{v}: {c}" for _, v, c in chosen if c))
+        for v in deciders:  # pending before they decide
+            if rng.random() < 0.3 and vote[v] not in self.start:
+                self.start[vote[v]] = pending_value(rng)
+                self.pending_keys.append(vote[v])
+
+    @staticmethod
+    def _vote_value(rng, verdict):
+        """A vote: (value, its comment or None)."""
+        word = rng.choice(APPROVE_WORDS if verdict == "approve"
+                          else REFUSE_WORDS)
+        if rng.random() < 0.5:
+            return random_space(rng) + random_case(rng, word), None
+        comment = random_field(rng, rng.randrange(0, 30))
+        obj = {"decision": word, "approver": "forged-name"}
+        if comment or rng.random() < 0.5:
+            obj["comment"] = comment
+        return json.dumps(obj), comment or None
+
+    def _step(self, rng, late=False):
+        """One change before (or, late, after) the decision. Never touches
+        a key of `finals` (the steps run before them, or after them with
+        late=True); `pending_keys` get only values that are no decision."""
         pause = rng.choice([0, 0, 0.001, 0.005, 0.02, 0.05]) * rng.random()
         r = rng.random()
-        if not others_only and r < 0.45:
-            return ("set", self.key, pending_value(rng), pause)
-        if not others_only and r < 0.55:
-            return ("remove", self.key, None, pause)
-        if not others_only and r < 0.6:
-            return ("touch", self.key, None, pause)
-        if self.others and r < 0.9:
-            k = rng.choice(self.others)
+        pending = [k for k in self.pending_keys
+                   if not late or k not in {f for f, _ in self.finals}]
+        if pending and not late and r < 0.45:
+            return ("set", rng.choice(pending), pending_value(rng), pause)
+        if pending and not late and r < 0.55:
+            return ("remove", rng.choice(pending), None, pause)
+        if pending and not late and r < 0.6:
+            return ("touch", rng.choice(pending), None, pause)
+        if self.noise_keys and r < 0.9:
+            k = rng.choice(self.noise_keys)
             if rng.random() < 0.2:
                 return ("remove", k, None, pause)
             return ("set", k, other_value(rng), pause)
@@ -368,15 +510,8 @@ class Runner:
         return plan, problems, work
 
     def _spawn(self, plan, vol_dir, res_dir, log_path):
-        args = [self.bin, "--dir", vol_dir, "--key", plan.key,
-                "--results-dir", res_dir]
-        if plan.kind == "timeout":
-            args += ["--timeout", f"{plan.timeout_ms}ms",
-                     "--on-timeout", plan.on_timeout]
-        else:
-            args += ["--timeout", "10m"]
-        if plan.poll:
-            args += ["--poll-interval", "100ms"]
+        args = [self.bin, "--dir", vol_dir, "--results-dir", res_dir,
+                *plan.args]
         with open(log_path, "wb") as log:
             return subprocess.Popen(self.wrapper + args,
                                     stdin=subprocess.DEVNULL,
@@ -395,23 +530,28 @@ class Runner:
             procs.append((self._spawn(plan, vol_dir, res, log), res, log))
         problems = []
         if plan.when == "startup":
-            vol.write(plan.key, plan.value)  # while the waiters start up
+            for key, value in plan.finals:  # while the waiters start up
+                vol.write(key, value)
         if plan.wait_ready:
             self._wait_ready(procs)
         for step in plan.steps:
-            if plan.when in ("before", "startup") and step[1] == plan.key:
+            if plan.when in ("before", "startup") and \
+                    step[1] in plan.protected:
                 continue  # the decision is already there: no other one
             vol.apply(step)
         if plan.when == "after":
-            for proc, _, log in procs:
-                if proc.poll() is not None:
-                    problems.append(
-                        f"exited {proc.returncode} before the decision was "
-                        f"written; log:\n{read_log(log)}")
-            if problems:
-                self._kill(procs)
-                return problems
-            vol.write(plan.key, plan.value)
+            for key, value in plan.finals:
+                for proc, _, log in procs:
+                    if proc.poll() is not None:
+                        problems.append(
+                            f"exited {proc.returncode} before {key} was "
+                            f"written; log:\n{read_log(log)}")
+                if problems:
+                    self._kill(procs)
+                    return problems
+                vol.write(key, value)
+                if len(plan.finals) > 1:
+                    time.sleep(plan.rng.choice([0, 0.001, 0.01]))
         for step in plan.after:
             vol.apply(step)
         deadline = time.monotonic() + 30 * self.slow
@@ -611,8 +751,9 @@ def main():
             print(f"PASS stress/{cat}: {ok} sequences")
     for plan, problems, work in failures[:20]:
         idx = work.rsplit("/", 1)[-1]
-        print(f"FAIL stress sequence {idx} ({plan.category}, key "
-              f"{plan.key!r}, {plan.waiters} waiter(s)): {problems[0]}")
+        print(f"FAIL stress sequence {idx} ({plan.category}, "
+              f"{' '.join(plan.args)}, {plan.waiters} waiter(s)): "
+              f"{problems[0]}")
         for p in problems[1:]:
             print("    " + p.replace("\n", "\n    "))
         print(f"    replay: {sys.argv[0]} --seed {args.seed} --only {idx} "
