@@ -3,8 +3,10 @@
  * the ConfigMap writes it. Besides the sanitizers, checks it against an
  * independent reading of the contract: a verdict of approved or refused
  * only for a decision word (trimmed, any case) or a JSON object whose
- * "decision" is one; everything else pending or unknown; the approver
- * and comment bounded, NUL-terminated and copied exactly.
+ * "decision" member is one, read whole (an escaped NUL does not end a
+ * JSON string: {"decision": "approved\u0000 - NOT"} is no decision);
+ * everything else pending or unknown; the approver and comment bounded,
+ * NUL-terminated and copied exactly.
  */
 #include "decision.h"
 
@@ -53,6 +55,160 @@ static enum verdict ref_word(const char *s, size_t len)
 	if (in_list(low, b - a, pending, 6))
 		return VERDICT_PENDING;
 	return VERDICT_UNKNOWN;
+}
+
+/*
+ * A JSON string token at *p (after the opening quote), decoded: ASCII as
+ * is, \u0000 as a NUL byte, anything non-ASCII as one 0x80 placeholder
+ * (enough to tell a decision word from anything else). Returns the length
+ * and leaves *p after the closing quote. Only for text cJSON accepted.
+ */
+static size_t decode_string(const char **p, char *out, size_t outsz)
+{
+	const char *s = *p;
+	size_t n = 0;
+
+	while (*s != '"') {
+		unsigned c = (unsigned char)*s++;
+		if (c == '\\') {
+			char e = *s++;
+			if (e == 'u') {
+				c = (unsigned)strtoul((char[]){s[0], s[1], s[2], s[3],
+							       '\0'},
+						      NULL, 16);
+				s += 4;
+				if (c >= 0xd800 && c <= 0xdbff && s[0] == '\\' &&
+				    s[1] == 'u')
+					s += 6; /* the low surrogate */
+				if (c >= 0x80)
+					c = 0x80;
+			} else {
+				c = e == 'b' ? '\b' : e == 'f' ? '\f' : e == 'n' ? '\n'
+				    : e == 'r' ? '\r' : e == 't' ? '\t' : (unsigned)e;
+			}
+		} else if (c >= 0x80) {
+			c = 0x80;
+		}
+		if (n < outsz)
+			out[n] = (char)c;
+		n++;
+	}
+	*p = s + 1;
+	return n < outsz ? n : outsz;
+}
+
+static const char *skip_ws(const char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	return s;
+}
+
+/* Skips one JSON value (text cJSON accepted). */
+static const char *skip_value(const char *s)
+{
+	int depth = 0;
+
+	do {
+		if (*s == '"') {
+			for (s++; *s != '"'; s++)
+				if (*s == '\\')
+					s++;
+			s++;
+			continue;
+		}
+		if (*s == '{' || *s == '[')
+			depth++;
+		else if (*s == '}' || *s == ']')
+			depth--;
+		else if (depth == 0 && *s == ',')
+			break;
+		if (depth < 0)
+			break;
+		s++;
+	} while (depth > 0 || (*s != ',' && *s != '}' && *s != ']'));
+	return s;
+}
+
+/*
+ * The verdict of the first member whose whole key is "decision", read
+ * from the raw text: unlike a C string, an escaped NUL (\u0000) inside the
+ * key or the word does not end it.
+ */
+static enum verdict ref_json(const char *buf)
+{
+	static char key[64], word[DECISION_FILE_MAX];
+	const char *s = skip_ws(buf) + 1; /* after '{' */
+
+	for (;;) {
+		size_t klen, wlen;
+		s = skip_ws(s);
+		if (*s != '"')
+			return VERDICT_UNKNOWN; /* '}': no "decision" */
+		s++;
+		klen = decode_string(&s, key, sizeof(key));
+		s = skip_ws(skip_ws(s) + 1); /* past ':' */
+		if (klen == 8 && memcmp(key, "decision", 8) == 0) {
+			if (*s != '"')
+				return VERDICT_UNKNOWN;
+			s++;
+			wlen = decode_string(&s, word, sizeof(word));
+			return ref_word(word, wlen);
+		}
+		s = skip_ws(skip_value(s));
+		if (*s != ',')
+			return VERDICT_UNKNOWN;
+		s++;
+	}
+}
+
+static int is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F');
+}
+
+/*
+ * Whether the text holds an escape that no strict JSON parser reads as a
+ * character of a string: \u0000 (a C string would end there) or a \u not
+ * followed by four hex digits (malformed; cJSON reads it as a NUL).
+ */
+static int has_nul_or_bad_escape(const char *buf, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (buf[i] != '\\')
+			continue;
+		if (buf[i + 1] == 'u') {
+			if (i + 5 >= len || !is_hex(buf[i + 2]) ||
+			    !is_hex(buf[i + 3]) || !is_hex(buf[i + 4]) ||
+			    !is_hex(buf[i + 5]))
+				return 1;
+			if (memcmp(buf + i + 2, "0000", 4) == 0)
+				return 1;
+		}
+		i++; /* the escaped character, maybe a backslash */
+	}
+	return 0;
+}
+
+/* Whether the text holds a \u escape without four hex digits. */
+static int has_bad_escape(const char *buf, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (buf[i] != '\\')
+			continue;
+		if (buf[i + 1] == 'u' &&
+		    (i + 5 >= len || !is_hex(buf[i + 2]) || !is_hex(buf[i + 3]) ||
+		     !is_hex(buf[i + 4]) || !is_hex(buf[i + 5])))
+			return 1;
+		i++;
+	}
+	return 0;
+}
+
+static int decided(enum verdict v)
+{
+	return v == VERDICT_APPROVED || v == VERDICT_REFUSED;
 }
 
 static void check_field(const char *field, size_t len, const cJSON *item)
@@ -113,24 +269,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cJSON *root = cJSON_ParseWithLengthOpts(buf, size + 1, NULL, 1);
 		const cJSON *word = cJSON_GetObjectItemCaseSensitive(root,
 								     "decision");
-		enum verdict want = VERDICT_UNKNOWN;
+		int odd = has_nul_or_bad_escape(buf, size);
+		/* Strict JSON: a bad \u escape makes the text malformed. */
+		enum verdict want = !cJSON_IsObject(root) || has_bad_escape(buf, size)
+					    ? VERDICT_UNKNOWN
+					    : ref_json(buf);
 
-		if (cJSON_IsObject(root) && cJSON_IsString(word) &&
-		    word->valuestring != NULL)
-			want = ref_word(word->valuestring,
-					strlen(word->valuestring));
-		CHECK(d.verdict == want);
-		if (cJSON_IsObject(root) && cJSON_IsString(word) &&
-		    word->valuestring != NULL) {
+		/*
+		 * Approved or refused exactly when the whole "decision" member is
+		 * such a word (pending and unknown may differ: both wait). Taking
+		 * no decision from a text with an escaped NUL is fine too.
+		 */
+		if (decided(d.verdict) || decided(want))
+			CHECK(d.verdict == want ||
+			      (d.verdict == VERDICT_UNKNOWN && odd));
+		if (decided(d.verdict) && !odd) {
 			check_field(d.approver, d.approver_len,
 				    cJSON_GetObjectItemCaseSensitive(root,
 								     "approver"));
 			check_field(d.comment, d.comment_len,
 				    cJSON_GetObjectItemCaseSensitive(root,
 								     "comment"));
-		} else {
-			CHECK(d.approver_len == 0 && d.comment_len == 0);
 		}
+		if (!cJSON_IsObject(root) || !cJSON_IsString(word))
+			CHECK(d.approver_len == 0 && d.comment_len == 0);
 		cJSON_Delete(root);
 	}
 out:

@@ -74,7 +74,8 @@ run_one() {
 	set +e
 	if [ "$seconds" -eq 0 ]; then
 		# shellcheck disable=SC2086
-		"$bin" -runs=0 -print_final_stats=1 "$here/corpus/$h" >"$log" 2>&1
+		"$bin" -runs=0 -print_final_stats=1 -artifact_prefix="$out/crash-$h-" \
+			"$here/corpus/$h" >"$log" 2>&1
 	else
 		# New inputs land in the first directory, the work corpus.
 		# shellcheck disable=SC2086
