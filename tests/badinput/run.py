@@ -188,7 +188,9 @@ class Waiter:
                 for line in self.lines():  # one last look after the exit
                     if rx.search(line):
                         return line
-                raise Fail(f"no log line matching {pattern!r}; log:\n"
+                rc = self.proc.poll()
+                gone = "" if rc is None else f"exited {rc}, "
+                raise Fail(f"{gone}no log line matching {pattern!r}; log:\n"
                            f"{self.log()}")
             time.sleep(0.005)
 
@@ -372,6 +374,7 @@ NOT_OBJECT = (r"warning: .*status holds .*, JSON that is not an object; "
               r"still waiting")
 NO_STRING = (r"warning: .*status holds .*, JSON without a string "
              r"\"decision\"; still waiting")
+ANY_WARNING = r"warning: .*status holds .*; still waiting"
 NOT_WORD = (r"warning: .*status holds .*, a \"decision\" that is not a "
             r"decision word; still waiting")
 
@@ -408,6 +411,15 @@ VALUE_CASES = [
      None),
     ("JSON decision unknown word", '{"decision": "approved!"}', NOT_WORD,
      None),
+    # cJSON ends its C strings at an escaped NUL and reads a malformed \u
+    # escape as one: these must not pass for "approved".
+    ("JSON decision with an escaped NUL",
+     '{"decision": "approved\\u0000 - NOT"}', ANY_WARNING, None),
+    ("JSON key with an escaped NUL",
+     '{"decision\\u0000x": "approved", "decision": "pending"}', ANY_WARNING,
+     None),
+    ("JSON decision with a malformed \\u escape",
+     '{"decision": "approved\\uZZZZ - NOT"}', ANY_WARNING, None),
     ("JSON top-level array", '["approved"]', UNKNOWN, None),
     ("JSON top-level string", '"approved"', UNKNOWN, None),
 ]
