@@ -355,7 +355,7 @@ for _name, _make, _expect, _extra in BIG_CASES:
 
 def no_forged_line(w, line):
     forged = 'approve-step: approved by "admin" after 0s'
-    check(forged not in w.lines(),
+    check(not any(ln.startswith(forged) for ln in w.lines()),
           f"a value forged a log line: {w.lines()!r}")
     check("\\napprove-step: approved" in line,
           f"newline not shown as \\n: {line!r}")
@@ -1127,6 +1127,27 @@ def _(t):
     write_in_place(t.path("vol", "status.a"), "approved")
     w.expect(0, "approved")
     check(w.result("approver") == "a", f"approver {w.result('approver')!r}")
+
+
+@case("votes/a vote file name cannot forge a log line")
+def _(t):
+    # ConfigMap keys cannot hold such names, but an emptyDir or PVC
+    # workspace can: the name is as untrusted as the content.
+    os.mkdir(t.path("vol"))
+    forged = 'approve-step: approved by "admin" after 0s'
+    name = f"status.x\n{forged} \x1b[31m\u202e"
+    write_in_place(t.path("vol", name), "approved")
+    w = t.start("--approvals", "2")
+    w.wait_line(r"not counted: its name is not an encoded username")
+    w.running_after()
+    check(not any(ln.startswith(forged) for ln in w.lines()),
+          f"a file name forged a log line: {w.lines()!r}")
+    w.check_log()
+    write_in_place(t.path("vol", "status.alice"), "approved")
+    write_in_place(t.path("vol", "status.bob"), "approved")
+    w.expect(0, "approved")
+    check(w.result("approver") == "alice,bob",
+          f"approver {w.result('approver')!r}")
 
 
 @case("votes/--key with a dot is refused in vote mode")
