@@ -24,7 +24,7 @@ approve-step processes on a directory of its own, many sequences at once:
     the plain KEY and other keys hold anything, approvals included; then
     exactly the approvals the quorum needs, or one eligible refusal, land
     one by one. The waiter may not exit before the last of them, and the
-    results must name exactly the counted voters, in file-name order.
+    results must name exactly the counted voters, sorted.
 
 Every waiter must exit with the code of the last decision written (0 for
 approve, 1 for refuse or timeout), not before it was written, with the
@@ -380,7 +380,9 @@ class Plan:
                 chosen[i] = (f, v, comment)
             self.finals = finals
         if chosen:
-            chosen.sort()  # the step lists votes by file name
+            # Sorted: the voters' first letters differ and keep their order
+            # when encoded, so by file name and by user name agree.
+            chosen.sort()
             self.approver = escape_result(",".join(v for _, v, _ in chosen))
             self.comment = escape_result("; ".join(
                 f"{v}: {c}" for _, v, c in chosen if c))
