@@ -85,12 +85,51 @@ static void copy_field(const cJSON *obj, const char *name, char *out,
 	*out_len = len;
 }
 
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = ascii_lower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/*
+ * cJSON decodes "\u0000", and reads an invalid \u escape as one, into a
+ * NUL that silently ends its C string: "approved\u0000 - NOT" would read as
+ * "approved". Backslashes only occur in JSON strings, each escaping the
+ * next character, so one pass finds every \u escape.
+ */
+static bool has_nul_escape(const char *buf, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		int v = 0;
+		if (buf[i] != '\\')
+			continue;
+		if (buf[++i] != 'u')
+			continue;
+		for (size_t j = 1; j <= 4; j++) {
+			int h = i + j < len ? hex_value(buf[i + j]) : -1;
+			if (h < 0)
+				return true;
+			v = v * 16 + h;
+		}
+		if (v == 0)
+			return true;
+	}
+	return false;
+}
+
 static void parse_json(const char *buf, size_t len, struct decision *d)
 {
 	/* len + 1: cJSON wants the terminating NUL inside the length. */
-	cJSON *root = cJSON_ParseWithLengthOpts(buf, len + 1, NULL, 1);
+	cJSON *root = NULL;
 	const cJSON *word;
 
+	if (has_nul_escape(buf, len)) {
+		d->problem = "JSON with a \\u0000 or an invalid \\u escape";
+		return;
+	}
+	root = cJSON_ParseWithLengthOpts(buf, len + 1, NULL, 1);
 	if (root == NULL) {
 		d->problem = "malformed JSON";
 		goto out;

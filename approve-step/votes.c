@@ -11,8 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define VOTES_MAX 256 /* vote files looked at; more is an attack, not a team */
-
 static bool plain_byte(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -74,46 +72,42 @@ bool voter_name_decode(const char *encoded, char *out, size_t outsz)
 	return true;
 }
 
+/* Kept of each vote's comment: the comment result is bounded below this. */
+#define VOTE_COMMENT_MAX 1024
+
 struct vote {
 	char file[256];
 	char voter[VOTER_NAME_MAX + 1];
 	enum verdict verdict;
 	const char *not_counted; /* why it does not count, or NULL */
-	char comment[DECISION_FIELD_MAX + 1];
+	char comment[VOTE_COMMENT_MAX + 1];
 	size_t comment_len;
 };
 
-static struct vote votes[VOTES_MAX];
+/*
+ * What one look at the directory found. Every vote file is read, however
+ * many there are, so that no refusal can hide behind a flood of others;
+ * only the approvals needed to describe the result are kept.
+ */
+static struct tally {
+	struct vote current;
+	struct vote no; /* the first counted refusal */
+	bool refused;
+	struct vote yes[APPROVERS_MAX];
+	int yes_kept;
+	long approvals;
+} t;
 
-static int by_file(const void *a, const void *b)
+static int by_voter(const void *a, const void *b)
 {
-	return strcmp(((const struct vote *)a)->file,
-		      ((const struct vote *)b)->file);
+	return strcmp(((const struct vote *)a)->voter,
+		      ((const struct vote *)b)->voter);
 }
 
-/* The file names KEY.SOMETHING in the directory, sorted. */
-static int list_vote_files(struct gate *g)
+static bool is_vote_file(const char *name, const char *key, size_t key_len)
 {
-	size_t key_len = strlen(g->opts->key);
-	int n = 0;
-	struct dirent *e;
-	DIR *dir = opendir(g->opts->dir); /* glibc and musl: O_CLOEXEC */
-
-	if (dir == NULL) {
-		log_warn("cannot list %s: %s; still waiting", g->opts->dir,
-			 strerror(errno));
-		return 0;
-	}
-	while ((e = readdir(dir)) != NULL && n < VOTES_MAX) {
-		if (strncmp(e->d_name, g->opts->key, key_len) != 0 ||
-		    e->d_name[key_len] != '.' || e->d_name[key_len + 1] == '\0')
-			continue;
-		snprintf(votes[n].file, sizeof(votes[n].file), "%s", e->d_name);
-		n++;
-	}
-	closedir(dir);
-	qsort(votes, (size_t)n, sizeof(votes[0]), by_file);
-	return n;
+	return strncmp(name, key, key_len) == 0 && name[key_len] == '.' &&
+	       name[key_len + 1] != '\0';
 }
 
 static bool on_approvers(const struct options *o, const char *voter)
@@ -150,8 +144,10 @@ static void read_vote(struct gate *g, struct vote *v, uint64_t *fp)
 		return; /* a vote being written or removed: pending */
 	decision_parse(c.data, c.len, &d);
 	v->verdict = d.verdict;
-	memcpy(v->comment, d.comment, d.comment_len + 1);
-	v->comment_len = d.comment_len;
+	v->comment_len = d.comment_len < VOTE_COMMENT_MAX ? d.comment_len
+							  : VOTE_COMMENT_MAX;
+	memcpy(v->comment, d.comment, v->comment_len);
+	v->comment[v->comment_len] = '\0';
 	if (d.verdict == VERDICT_UNKNOWN)
 		v->not_counted = d.problem;
 	else if (g->opts->requester && strcmp(g->opts->requester, v->voter) == 0)
@@ -170,8 +166,14 @@ static bool vote_changed(struct gate *g, const char *file, uint64_t fp)
 		if (g->votes[i].name == name)
 			break;
 	if (i == g->votes_len) {
-		if (g->votes_len == GATE_REMEMBERED)
-			return true; /* a flood of voters: log every change */
+		if (g->votes_len == GATE_REMEMBERED) {
+			/* A flood of vote files: say so once, not per file. */
+			if (gate_first_warning(g, 0x766f7465666c6f6fULL))
+				log_warn("more than %d vote files: changes to "
+					 "the others are counted but not logged",
+					 GATE_REMEMBERED);
+			return false;
+		}
 		g->votes[g->votes_len++].name = name;
 	} else if (g->votes[i].state == fp) {
 		return false;
@@ -182,16 +184,18 @@ static bool vote_changed(struct gate *g, const char *file, uint64_t fp)
 
 static void log_vote(struct gate *g, const struct vote *v, uint64_t fp)
 {
-	char who[LOG_VALUE_MAX];
+	char who[LOG_VALUE_MAX], file[LOG_VALUE_MAX];
 
 	if (!vote_changed(g, v->file, fp))
 		return;
+	/* File names are as untrusted as contents. */
+	log_quote(file, v->file, strlen(v->file));
 	log_quote(who, v->voter, strlen(v->voter));
 	if (v->not_counted && v->verdict != VERDICT_PENDING) {
-		log_warn("vote %s by %s: %s, not counted: %s", v->file, who,
+		log_warn("vote %s by %s: %s, not counted: %s", file, who,
 			 verdict_name(v->verdict), v->not_counted);
 	} else {
-		log_info("vote %s by %s: %s", v->file, who,
+		log_info("vote %s by %s: %s", file, who,
 			 verdict_name(v->verdict));
 	}
 }
@@ -263,30 +267,59 @@ static void log_progress(struct gate *g, const struct vote *const *yes, int n)
 		 n ? ": " : "", n ? log_quote(shown, names, len) : "");
 }
 
+/* Reads one vote file and adds it to the tally. */
+static void count_vote(struct gate *g, const char *file)
+{
+	struct vote *v = &t.current;
+	uint64_t fp;
+
+	snprintf(v->file, sizeof(v->file), "%s", file);
+	read_vote(g, v, &fp);
+	log_vote(g, v, fp);
+	if (v->not_counted)
+		return;
+	if (v->verdict == VERDICT_REFUSED && !t.refused) {
+		t.no = *v;
+		t.refused = true;
+	} else if (v->verdict == VERDICT_APPROVED) {
+		if (t.yes_kept < APPROVERS_MAX)
+			t.yes[t.yes_kept++] = *v;
+		t.approvals++;
+	}
+}
+
 enum verdict votes_check(struct gate *g, struct verdict_detail *detail)
 {
-	const struct vote *yes[VOTES_MAX], *no = NULL;
-	int n = list_vote_files(g), approvals = 0;
+	const struct vote *yes[APPROVERS_MAX], *no = &t.no;
+	size_t key_len = strlen(g->opts->key);
+	DIR *dir = opendir(g->opts->dir); /* glibc and musl: O_CLOEXEC */
+	struct dirent *e;
 
-	for (int i = 0; i < n; i++) {
-		uint64_t fp;
-		read_vote(g, &votes[i], &fp);
-		log_vote(g, &votes[i], fp);
-		if (votes[i].not_counted)
-			continue;
-		if (votes[i].verdict == VERDICT_REFUSED && no == NULL)
-			no = &votes[i];
-		else if (votes[i].verdict == VERDICT_APPROVED)
-			yes[approvals++] = &votes[i];
+	t.refused = false;
+	t.yes_kept = 0;
+	t.approvals = 0;
+	if (dir == NULL) {
+		log_warn("cannot list %s: %s; still waiting", g->opts->dir,
+			 strerror(errno));
+		return VERDICT_PENDING;
 	}
-	if (no != NULL) {
+	while ((e = readdir(dir)) != NULL)
+		if (is_vote_file(e->d_name, g->opts->key, key_len))
+			count_vote(g, e->d_name);
+	closedir(dir);
+
+	/* Directory order is arbitrary: name the voters in a stable order. */
+	qsort(t.yes, (size_t)t.yes_kept, sizeof(t.yes[0]), by_voter);
+	for (int i = 0; i < t.yes_kept; i++)
+		yes[i] = &t.yes[i];
+	if (t.refused) {
 		describe(&no, 1, detail);
 		return VERDICT_REFUSED;
 	}
-	if (approvals >= g->opts->approvals) {
-		describe(yes, approvals, detail);
+	if (t.approvals >= g->opts->approvals) {
+		describe(yes, t.yes_kept, detail);
 		return VERDICT_APPROVED;
 	}
-	log_progress(g, yes, approvals);
+	log_progress(g, yes, t.yes_kept);
 	return VERDICT_PENDING;
 }

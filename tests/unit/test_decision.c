@@ -61,6 +61,11 @@ static void json(void **state)
 			 VERDICT_REFUSED);
 	assert_int_equal(d.approver_len, 0);
 	assert_int_equal(parse("{\"decision\":\"notified\"}"), VERDICT_PENDING);
+	/* Escapes that are not NUL are fine; an escaped backslash is no escape. */
+	assert_int_equal(parse("{\"decision\":\"\\u0061pproved\","
+			       "\"comment\":\"C:\\\\u0000 \\ud83d\\ude80\"}"),
+			 VERDICT_APPROVED);
+	assert_string_equal(d.comment, "C:\\u0000 \xf0\x9f\x9a\x80");
 	assert_int_equal(parse("{\"decision\":\"approved\",\"x\":[1,{}]}"),
 			 VERDICT_APPROVED);
 	/* Non-string fields are ignored, not trusted. */
@@ -87,6 +92,15 @@ static void bad_json(void **state)
 		{"{}", "JSON without a string \"decision\""},
 		{"{\"decision\":\"yes\"}",
 		 "a \"decision\" that is not a decision word"},
+		/* cJSON would end the string at the NUL: "approved". */
+		{"{\"decision\":\"approved\\u0000 - NOT\"}",
+		 "JSON with a \\u0000 or an invalid \\u escape"},
+		{"{\"decision\\u0000x\":\"approved\",\"decision\":\"init\"}",
+		 "JSON with a \\u0000 or an invalid \\u escape"},
+		{"{\"decision\":\"approved\\uZZZZ\"}",
+		 "JSON with a \\u0000 or an invalid \\u escape"},
+		{"{\"decision\":\"approved\\u00\"}",
+		 "JSON with a \\u0000 or an invalid \\u escape"},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
