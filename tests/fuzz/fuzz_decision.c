@@ -97,9 +97,14 @@ static size_t decode_string(const char **p, char *out, size_t outsz)
 	return n < outsz ? n : outsz;
 }
 
+/*
+ * Between tokens cJSON skips every byte from 1 to 32, not only JSON's four
+ * blanks. Such text is malformed to a strict parser, but no word reads
+ * differently because of it: follow cJSON here.
+ */
 static const char *skip_ws(const char *s)
 {
-	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+	while (*s != '\0' && (unsigned char)*s <= 32)
 		s++;
 	return s;
 }
