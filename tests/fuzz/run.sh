@@ -36,8 +36,7 @@ harnesses=${FUZZ_ONLY:-decision duration names escape}
 
 san="-fsanitize=address,undefined -fno-sanitize-recover=all"
 cflags="-std=c11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror
-	-D_POSIX_C_SOURCE=200809L -DAPPROVE_STEP_VERSION=\"fuzz\"
-	-I$root/approve-step"
+	-D_POSIX_C_SOURCE=200809L -I$root/approve-step"
 cjson_cflags=$(pkg-config --cflags libcjson 2>/dev/null || echo "")
 cjson_libs=$(pkg-config --libs libcjson 2>/dev/null || echo "-lcjson")
 

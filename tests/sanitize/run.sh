@@ -58,5 +58,9 @@ if [ "$only" != asan ]; then
 	export APPROVE_STEP_BIN APPROVE_STEP_WRAPPER
 	suites "valgrind"
 fi
-[ $status -eq 0 ] && say "no sanitizer or valgrind report" || say "FAILED"
+if [ $status -eq 0 ]; then
+	say "no sanitizer or valgrind report"
+else
+	say "FAILED"
+fi
 exit $status
