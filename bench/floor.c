@@ -11,6 +11,9 @@
  * parsing, no signal handling, no JSON, no timeout, no poll(): one blocking
  * read() per wakeup. It writes one line when watching and one when approved,
  * so that its log can be timed like approve-step's.
+ *
+ * Built with -DCLOSE_BEFORE_EXIT it closes its descriptors itself before
+ * it exits (the benchmark's "floor-close"), to show what that moves.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -57,5 +60,11 @@ int main(int argc, char **argv)
 			return 2;
 	if (write(2, done, sizeof(done) - 1) < 0)
 		return 2;
+#ifdef CLOSE_BEFORE_EXIT
+	/* Variant "floor-close": close the watch before exiting, as
+	 * approve-step does, instead of leaving it to exit(). */
+	close(in);
+	close(dir_fd);
+#endif
 	return 0;
 }
