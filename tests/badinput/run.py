@@ -105,6 +105,7 @@ class Case:
         os.chmod(self.dir, 0o755)
         self.bin = bin_path
         self.waiters = []
+        self.cleanup = []  # directories made elsewhere, removed at the end
 
     def path(self, *parts):
         return os.path.join(self.dir, *parts)
@@ -143,6 +144,8 @@ class Case:
             w.kill()
         if not keep:
             shutil.rmtree(self.dir, ignore_errors=True)
+            for d in self.cleanup:
+                shutil.rmtree(d, ignore_errors=True)
 
 
 class Waiter:
@@ -1127,6 +1130,53 @@ def _(t):
     write_in_place(t.path("vol", "status.a"), "approved")
     w.expect(0, "approved")
     check(w.result("approver") == "a", f"approver {w.result('approver')!r}")
+
+
+def one_update_case(t, rounds, step_delay, noise, prefix=()):
+    """A kubelet update (one sync after several patches) that brings an
+    approval that completes the quorum and a refusal together: every
+    consistent view of the directory says refused. Reading vote by vote
+    through the visible names can see the approval from the new data and
+    the refusal not yet (its key is linked after the ..data swap, or read
+    from the old data before the swap)."""
+    base = tmpfs_dir(t)  # tmpfs lists the newest names first
+    t.cleanup.append(base)
+    for r in range(rounds):
+        vol_path = os.path.join(base, f"vol{r}")
+        vol = KubeletVolume(vol_path, step_delay=step_delay)
+        data = {"status.alice": "approved", "status.bob": "pending"}
+        data.update({f"status.noise{i:03d}": "pending" for i in range(noise)})
+        if noise:
+            data["status.carol"] = "pending"  # listed first, read first
+        vol.update(data)
+        w = t.start("--approvals", "2", "--approvers", "alice,bob,carol",
+                    vol=vol_path, prefix=prefix,
+                    env={"ASAN_OPTIONS": os.environ.get(
+                        "ASAN_OPTIONS", "detect_leaks=1")
+                        + (":detect_leaks=0" if prefix else "")})
+        w.wait_line(r"1 of 2 approvals so far", timeout=10)
+        data.update({"status.bob": "approved", "status.carol": "refused"})
+        vol.update(data)
+        rc = w.wait(10)
+        check(rc == 1 and w.result("decision") == "refused",
+              f"round {r + 1}: exit {rc}, decision "
+              f"{w.result('decision')!r}: the refusal that came with the "
+              f"approval was not seen; log tail:\n{w.log(600)}")
+
+
+case("votes/approval and refusal in one kubelet update: refused")(
+    lambda t: one_update_case(t, 10, 0.002, 0))
+
+
+@case("votes/approval and refusal in one kubelet update, slow reads: "
+      "refused", needs=["strace"])
+def _(t):
+    if WRAPPER:
+        raise Skip("strace cannot run the binary under a wrapper")
+    # strace slows every open by 0.1 ms: the update lands mid-scan.
+    one_update_case(t, 5, 0, 200, prefix=[
+        "strace", "-f", "-qq", "-o", "/dev/null", "-e",
+        "inject=openat:delay_enter=100"])
 
 
 @case("votes/a vote file name cannot forge a log line")

@@ -23,8 +23,9 @@ approve-step processes on a directory of its own, many sequences at once:
     requester, voters not on --approvers, file names that are no encoding,
     the plain KEY and other keys hold anything, approvals included; then
     exactly the approvals the quorum needs, or one eligible refusal, land
-    one by one. The waiter may not exit before the last of them, and the
-    results must name exactly the counted voters, sorted.
+    one by one or (kubelet) together in one update, as several patches
+    within one kubelet sync do. The waiter may not exit before the last of
+    them, and the results must name exactly the counted voters, sorted.
 
 Every waiter must exit with the code of the last decision written (0 for
 approve, 1 for refuse or timeout), not before it was written, with the
@@ -294,9 +295,13 @@ class Plan:
         if self.when == "before":
             self.initial.update(self.finals)
         self.protected = {k for k, _ in self.finals}
+        # Several patches within one kubelet sync reach the volume as one
+        # update: the votes that decide may land together.
+        self.batch = self.quorum and self.together and len(self.finals) > 1
         self.category = (f"{'quorum' if self.quorum else 'single'}/"
                          f"{self.style}/{self.kind}"
-                         + ("" if self.kind == "timeout" else f"/{self.when}"))
+                         + ("" if self.kind == "timeout" else f"/{self.when}")
+                         + ("/together" if self.batch else ""))
 
     def _single(self, rng):
         self.key, self.others = decision_keys(rng)
@@ -349,6 +354,7 @@ class Plan:
             if rng.random() < 0.3:
                 self.start[k] = other_value(rng)
         deciders = rng.sample(eligible, n)
+        self.together = self.style == "kubelet" and rng.random() < 0.5
         # Eligible voters who stay pending: their votes churn freely.
         bystanders = [v for v in eligible if v not in deciders]
         self.pending_keys = [vote[v] for v in bystanders]
@@ -360,8 +366,13 @@ class Plan:
         if self.kind == "decision" and self.verdict == "approve":
             chosen = [(vote[v], v, None) for v in deciders]
         elif self.kind == "decision":
-            # Up to n - 1 approvals, then one refusal decides.
-            yes = deciders[:rng.randrange(0, n)]
+            # Up to n - 1 approvals, then one refusal decides. Or, landing
+            # together in one kubelet update, all n approvals and a refusal:
+            # refused too, as every version of the ConfigMap says.
+            if self.together and len(eligible) > n:
+                yes = list(deciders)
+            else:
+                yes = deciders[:rng.randrange(0, n)]
             no = rng.choice([v for v in eligible if v not in yes])
             self.finals = [(vote[v], self._vote_value(rng, "approve")[0])
                            for v in yes]
@@ -461,6 +472,14 @@ class Volume:
         else:
             write_by_rename(path, value)
 
+    def write_all(self, pairs):
+        """Several keys at once: one kubelet update, or one file each."""
+        if self.plan.style == "kubelet":
+            self.kubelet.patch(dict(pairs))
+        else:
+            for key, value in pairs:
+                self.write(key, value)
+
     def apply(self, step):
         op, key, value, pause = step
         if pause:
@@ -531,9 +550,12 @@ class Runner:
             log = os.path.join(work, f"log{i}")
             procs.append((self._spawn(plan, vol_dir, res, log), res, log))
         problems = []
-        if plan.when == "startup":
-            for key, value in plan.finals:  # while the waiters start up
-                vol.write(key, value)
+        if plan.when == "startup":  # while the waiters start up
+            if plan.batch:
+                vol.write_all(plan.finals)
+            else:
+                for key, value in plan.finals:
+                    vol.write(key, value)
         if plan.wait_ready:
             self._wait_ready(procs)
         for step in plan.steps:
@@ -542,7 +564,9 @@ class Runner:
                 continue  # the decision is already there: no other one
             vol.apply(step)
         if plan.when == "after":
-            for key, value in plan.finals:
+            finals = [(f"{len(plan.finals)} votes", plan.finals)] \
+                if plan.batch else [(k, [(k, v)]) for k, v in plan.finals]
+            for key, pairs in finals:
                 for proc, _, log in procs:
                     if proc.poll() is not None:
                         problems.append(
@@ -551,8 +575,8 @@ class Runner:
                 if problems:
                     self._kill(procs)
                     return problems
-                vol.write(key, value)
-                if len(plan.finals) > 1:
+                vol.write_all(pairs)
+                if len(finals) > 1:
                     time.sleep(plan.rng.choice([0, 0.001, 0.01]))
         for step in plan.after:
             vol.apply(step)
