@@ -33,13 +33,17 @@ step_asan() {
 	setup build-asan -Db_sanitize=address,undefined -Db_lundef=false &&
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		meson test -C build-asan --print-errorlogs
+		meson test -C build-asan --print-errorlogs &&
+		SANITIZE_BUILD="$PWD/build-asan" SANITIZE_ONLY=asan \
+		tests/sanitize/run.sh "${STRESS_SECONDS:-30}"
 }
 
 step_valgrind() {
 	setup build &&
 		APPROVE_STEP_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --track-fds=yes" \
-		meson test -C build --suite integration --print-errorlogs
+		meson test -C build --suite integration --print-errorlogs &&
+		PLAIN_BUILD="$PWD/build" SANITIZE_ONLY=valgrind \
+		tests/sanitize/run.sh "${STRESS_SECONDS:-30}"
 }
 
 step_static() {

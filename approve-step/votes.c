@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,7 @@ struct vote {
 	char voter[VOTER_NAME_MAX + 1];
 	enum verdict verdict;
 	const char *not_counted; /* why it does not count, or NULL */
+	bool missing;		 /* listed, then gone: a scan torn by an update */
 	char comment[VOTE_COMMENT_MAX + 1];
 	size_t comment_len;
 };
@@ -121,13 +123,15 @@ static bool on_approvers(const struct options *o, const char *voter)
 }
 
 /* Reads one vote file and decides whether it counts. */
-static void read_vote(struct gate *g, struct vote *v, uint64_t *fp)
+static void read_vote(struct gate *g, const char *dir, struct vote *v,
+		      uint64_t *fp)
 {
 	static struct decision d;
 	const char *encoded = v->file + strlen(g->opts->key) + 1;
 	struct file_content c;
 
 	v->not_counted = NULL;
+	v->missing = false;
 	v->verdict = VERDICT_PENDING;
 	v->comment_len = 0;
 	v->comment[0] = '\0';
@@ -138,7 +142,8 @@ static void read_vote(struct gate *g, struct vote *v, uint64_t *fp)
 		*fp = gate_fingerprint(1, v->file, strlen(v->file));
 		return;
 	}
-	read_decision_file(g->opts->dir, v->file, &c);
+	read_decision_file(dir, v->file, &c);
+	v->missing = c.status == READ_MISSING;
 	*fp = gate_fingerprint(c.status, c.data, c.status == READ_OK ? c.len : 0);
 	if (c.status != READ_OK)
 		return; /* a vote being written or removed: pending */
@@ -186,7 +191,7 @@ static void log_vote(struct gate *g, const struct vote *v, uint64_t fp)
 {
 	char who[LOG_VALUE_MAX], file[LOG_VALUE_MAX];
 
-	if (!vote_changed(g, v->file, fp))
+	if (v->missing || !vote_changed(g, v->file, fp))
 		return;
 	/* File names are as untrusted as contents. */
 	log_quote(file, v->file, strlen(v->file));
@@ -268,13 +273,13 @@ static void log_progress(struct gate *g, const struct vote *const *yes, int n)
 }
 
 /* Reads one vote file and adds it to the tally. */
-static void count_vote(struct gate *g, const char *file)
+static void count_vote(struct gate *g, const char *dir, const char *file)
 {
 	struct vote *v = &t.current;
 	uint64_t fp;
 
 	snprintf(v->file, sizeof(v->file), "%s", file);
-	read_vote(g, v, &fp);
+	read_vote(g, dir, v, &fp);
 	log_vote(g, v, fp);
 	if (v->not_counted)
 		return;
@@ -288,25 +293,66 @@ static void count_vote(struct gate *g, const char *file)
 	}
 }
 
-enum verdict votes_check(struct gate *g, struct verdict_detail *detail)
+/*
+ * A ConfigMap volume's ..data links to an immutable snapshot of every key,
+ * which the kubelet replaces with one rename: reading the votes there sees
+ * one update whole or not at all, so an approval and a refusal written
+ * together are never counted apart. Elsewhere (emptyDir, PVC): DIR itself.
+ * Returns false when there is no snapshot.
+ */
+static bool snapshot_dir(const char *dir, char *out, size_t outsz)
 {
-	const struct vote *yes[APPROVERS_MAX], *no = &t.no;
+	char link[PATH_MAX], target[NAME_MAX + 1];
+	ssize_t n;
+
+	snprintf(out, outsz, "%s", dir);
+	if (snprintf(link, sizeof(link), "%s/..data", dir) >= (int)sizeof(link))
+		return false;
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	if (strchr(target, '/') != NULL)
+		return false; /* not the kubelet's layout */
+	return snprintf(out, outsz, "%s/%s", dir, target) < (int)outsz;
+}
+
+/* Tallies every vote file in one directory; false if it could not be listed. */
+static bool scan_votes(struct gate *g, const char *path, bool snapshot)
+{
 	size_t key_len = strlen(g->opts->key);
-	DIR *dir = opendir(g->opts->dir); /* glibc and musl: O_CLOEXEC */
+	DIR *dir = opendir(path); /* glibc and musl: O_CLOEXEC */
 	struct dirent *e;
 
 	t.refused = false;
 	t.yes_kept = 0;
 	t.approvals = 0;
 	if (dir == NULL) {
-		log_warn("cannot list %s: %s; still waiting", g->opts->dir,
-			 strerror(errno));
-		return VERDICT_PENDING;
+		/* A snapshot removed under us is an update: its event follows. */
+		if (!snapshot || errno != ENOENT)
+			log_warn("cannot list %s: %s; still waiting", path,
+				 strerror(errno));
+		return false;
 	}
 	while ((e = readdir(dir)) != NULL)
 		if (is_vote_file(e->d_name, g->opts->key, key_len))
-			count_vote(g, e->d_name);
+			count_vote(g, path, e->d_name);
 	closedir(dir);
+	return true;
+}
+
+enum verdict votes_check(struct gate *g, struct verdict_detail *detail)
+{
+	const struct vote *yes[APPROVERS_MAX], *no = &t.no;
+	char scanned[PATH_MAX], now[PATH_MAX];
+	bool snapshot = snapshot_dir(g->opts->dir, scanned, sizeof(scanned));
+
+	if (!scan_votes(g, scanned, snapshot))
+		return VERDICT_PENDING;
+	/* Replaced while we read it: the rename's event makes us look again. */
+	if (snapshot && (!snapshot_dir(g->opts->dir, now, sizeof(now)) ||
+			 strcmp(now, scanned) != 0))
+		return VERDICT_PENDING;
 
 	/* Directory order is arbitrary: name the voters in a stable order. */
 	qsort(t.yes, (size_t)t.yes_kept, sizeof(t.yes[0]), by_voter);

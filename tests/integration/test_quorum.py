@@ -3,8 +3,9 @@
 --approvers and --requester, on a kubelet-style volume."""
 
 import json
+import os
 
-from harness import WaiterTest, main
+from harness import KubeletVolume, WaiterTest, main
 
 
 def vote(decision, comment=None):
@@ -73,6 +74,20 @@ class Quorum(WaiterTest):
         w.wait_for_line("not counted: not a decision word")
         self.volume.patch({ALICE: "approved"})
         self.assertExit(w, 0)
+
+    def test_approval_and_refusal_in_one_update_refuse(self):
+        # One kubelet update brings bob's approval and carol's refusal
+        # together: however the waiter's reads interleave with the swap,
+        # it must not approve on alice's and bob's votes alone.
+        for i in range(30):
+            vol = KubeletVolume(os.path.join(self.tmp, f"r{i}"))
+            vol.update({ALICE: "approved"})
+            w = self.start("--key", "run-1", "--approvals", "2",
+                           "--approvers", APPROVERS, dir=vol.path,
+                           results_dir=None)
+            w.watching()
+            vol.patch({BOB: "approved", CAROL: "refused"})
+            self.assertEqual(w.wait(), 1, f"round {i}: {w.log()}")
 
     def test_votes_already_there_at_start(self):
         self.volume.update({ALICE: "approved", BOB: "approved"})
