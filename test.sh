@@ -14,7 +14,7 @@ STEPS="unit asan valgrind static image catalog policy plugin fuzz stress badinpu
 
 need_packages $BUILD_PACKAGES libcmocka-dev valgrind clang libclang-rt-14-dev \
 	musl-tools dpkg-dev file binutils podman buildah runc debootstrap \
-	uidmap slirp4netns fuse-overlayfs yamllint python3-yaml \
+	uidmap slirp4netns fuse-overlayfs strace util-linux yamllint python3-yaml \
 	python3-jsonschema python3-kubernetes debian-archive-keyring shellcheck gnuplot-nox || exit 1
 command -v npm >/dev/null 2>&1 || need_packages nodejs npm || exit 1
 

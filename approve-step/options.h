@@ -42,7 +42,7 @@ bool options_vote_mode(const struct options *opts);
  */
 bool parse_duration(const char *s, int64_t *ms);
 
-/* Formats ms the way parse_duration reads it back ("1h30m", "2.5s"). */
+/* Formats ms for people: "1h30m", "45s", "2.500s" (whole seconds read back). */
 void format_duration(char *out, size_t outsz, int64_t ms);
 
 /* A ConfigMap key: [-._a-zA-Z0-9]{1,253}, not "." and not starting "..". */
