@@ -43,7 +43,7 @@ set yrange [0:*]
 set offsets 0, 0, graph 0.1, 0
 set xrange [0.7:1500]
 set key top left
-set label 1 'approve-step and floor: 0 at every N' at graph 0.5, graph 0.06 center
+set label 1 'approve-step and floor: 0 at every N' at graph 0.97, graph 0.06 right
 plot datadir.'/scale-polling.dat' using 1:3 with linespoints ls 1 title 'polling', \
      datadir.'/scale-approve-step.dat' using 1:3 with linespoints ls 2 title 'approve-step', \
      datadir.'/scale-floor.dat' using 1:3 with linespoints ls 3 title 'floor'
