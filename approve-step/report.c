@@ -3,7 +3,6 @@
 #include "log.h"
 #include "votes.h"
 
-#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
