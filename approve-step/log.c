@@ -68,6 +68,17 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	errno = saved_errno;
 }
 
+size_t log_join(char out[LOG_VALUE_MAX], const char *const *names, int n)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < n && len < LOG_VALUE_MAX - 1; i++)
+		len += (size_t)snprintf(out + len, LOG_VALUE_MAX - len, "%s%s",
+					i ? ", " : "", names[i]);
+	return len < LOG_VALUE_MAX - 1 ? len : LOG_VALUE_MAX - 1;
+}
+
 const char *log_quote(char buf[LOG_VALUE_MAX], const char *value, size_t len)
 {
 	buf[0] = '"';

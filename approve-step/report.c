@@ -30,19 +30,15 @@ static void format_deadline(const struct options *opts, char *out,
 
 static void report_what(const struct options *opts, const char *deadline)
 {
-	char who[LOG_VALUE_MAX] = "", list[LOG_VALUE_MAX] = "";
-	size_t len = 0;
+	char who[LOG_VALUE_MAX] = "", list[LOG_VALUE_MAX];
+	size_t len;
 
 	if (!options_vote_mode(opts)) {
 		log_info("waiting for a decision in %s/%s (%s)", opts->dir,
 			 opts->key, deadline);
 		return;
 	}
-	for (int i = 0; i < opts->approvers_len && len < sizeof(list) - 1; i++)
-		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
-					i ? ", " : "", opts->approvers[i]);
-	if (len > sizeof(list) - 1)
-		len = sizeof(list) - 1;
+	len = log_join(list, opts->approvers, opts->approvers_len);
 	if (len > 0)
 		log_quote(who, list, len);
 	log_info("waiting for %ld approval%s in %s/%s.USER%s%s (%s)",

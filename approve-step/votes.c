@@ -253,20 +253,19 @@ static void describe(const struct vote *const *who, int n,
 /* Logs how far the quorum has got, when that changes. */
 static void log_progress(struct gate *g, const struct vote *const *yes, int n)
 {
-	char names[LOG_VALUE_MAX] = "", shown[LOG_VALUE_MAX];
+	char names[LOG_VALUE_MAX], shown[LOG_VALUE_MAX];
+	const char *voters[APPROVERS_MAX];
 	uint64_t fp = gate_fingerprint(2, &n, sizeof(n));
-	size_t len = 0;
+	size_t len;
 
-	for (int i = 0; i < n; i++)
-		fp = gate_fingerprint(fp, yes[i]->voter, strlen(yes[i]->voter));
+	for (int i = 0; i < n; i++) {
+		voters[i] = yes[i]->voter;
+		fp = gate_fingerprint(fp, voters[i], strlen(voters[i]));
+	}
 	if (fp == g->last_state)
 		return;
 	g->last_state = fp;
-	for (int i = 0; i < n && len < sizeof(names) - 1; i++)
-		len += (size_t)snprintf(names + len, sizeof(names) - len,
-					"%s%s", i ? ", " : "", yes[i]->voter);
-	if (len > sizeof(names) - 1)
-		len = sizeof(names) - 1;
+	len = log_join(names, voters, n);
 	log_info("%d of %ld approvals so far%s%s", n, g->opts->approvals,
 		 n ? ": " : "", n ? log_quote(shown, names, len) : "");
 }

@@ -25,7 +25,9 @@ class Quorum(WaiterTest):
         w = self.start("--key", "run-1", "--approvals", "2", "--approvers",
                        APPROVERS, "--requester", "carol@example.com",
                        "--timeout", "30s", *extra)
-        w.watching()
+        self.assertIn('approvals in %s/run-1.USER from "alice@example.com, '
+                      'bob@example.com, carol@example.com"' % self.dir,
+                      w.watching())
         return w
 
     def test_two_of_three_approve(self):
