@@ -33,8 +33,9 @@ SLOW = float(os.environ.get("APPROVE_STEP_SLOW", "5" if WRAPPER else "1"))
 class Waiter:
     """One approve-step process, its stderr read line by line."""
 
-    def __init__(self, *args, results_dir=None, env=None, **popen):
-        self.args = [BIN, *args]
+    def __init__(self, *args, results_dir=None, env=None, binary=BIN,
+                 **popen):
+        self.args = [binary, *args]
         if results_dir:
             self.args += ["--results-dir", results_dir]
         self.results_dir = results_dir
