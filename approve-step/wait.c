@@ -69,12 +69,13 @@ void wait_for_decision(const struct options *opts, struct watch *w,
 		out->waited_ms = now - start_ms;
 		if (v == VERDICT_APPROVED || v == VERDICT_REFUSED) {
 			/* Only a decision read from the watched directory. */
-			out->kind = watch_same_dir(w) ? from_verdict(v)
-						      : OUTCOME_FAILED;
-			if (out->kind == OUTCOME_FAILED)
+			out->kind = from_verdict(v);
+			if (!watch_same_dir(w)) {
 				log_error("%s was replaced while waiting; "
 					  "cannot trust a decision in it",
 					  w->path);
+				out->kind = OUTCOME_FAILED;
+			}
 			return;
 		}
 		if (deadline >= 0 && now >= deadline) {
