@@ -28,6 +28,17 @@ static enum outcome_kind from_verdict(enum verdict v)
 	return v == VERDICT_APPROVED ? OUTCOME_APPROVED : OUTCOME_REFUSED;
 }
 
+/*
+ * One message however it is noticed (an event, or the path naming another
+ * directory when a decision is read): a decision there is not trusted.
+ */
+static void log_dir_gone(const struct watch *w)
+{
+	log_error("%s was deleted, moved or unmounted while waiting; cannot "
+		  "see a decision any more",
+		  w->path);
+}
+
 /* Waits once; returns false and sets out->kind when the wait is over. */
 static bool wait_once(struct watch *w, int64_t wake_at, struct outcome *out)
 {
@@ -41,9 +52,7 @@ static bool wait_once(struct watch *w, int64_t wake_at, struct outcome *out)
 		out->kind = OUTCOME_CANCELLED;
 		return false;
 	case WAKE_GONE:
-		log_error("%s was deleted, moved or unmounted while waiting; "
-			  "cannot see a decision any more",
-			  w->path);
+		log_dir_gone(w);
 		out->kind = OUTCOME_FAILED;
 		return false;
 	case WAKE_ERROR:
@@ -71,9 +80,7 @@ void wait_for_decision(const struct options *opts, struct watch *w,
 			/* Only a decision read from the watched directory. */
 			out->kind = from_verdict(v);
 			if (!watch_same_dir(w)) {
-				log_error("%s was replaced while waiting; "
-					  "cannot trust a decision in it",
-					  w->path);
+				log_dir_gone(w);
 				out->kind = OUTCOME_FAILED;
 			}
 			return;
