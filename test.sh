@@ -47,7 +47,7 @@ step_valgrind() {
 }
 
 step_static() {
-	approve-step/build-static.sh build-static &&
+	tools/build-static.sh build-static &&
 		tests/image/check-static.sh build-static/approve-step &&
 		setup build &&
 		APPROVE_STEP_BIN="$PWD/build-static/approve-step" \

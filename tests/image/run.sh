@@ -92,7 +92,7 @@ pm() { podman --runtime runc "$@"; }
 # The first Debian archive URI of this machine's apt entries for $suite.
 mirror() {
 	local d="$tmp/apt" uri
-	"$top/approve-step/build-static.sh" --apt-sources deb "$d" >/dev/null
+	"$top/tools/build-static.sh" --apt-sources deb "$d" >/dev/null
 	uri=$(awk -v s="$suite" '$1 == "deb" { for (i = 2; i < NF; i++) if ($i !~ /^\[|\]$|=/ && $(i + 1) == s) { print $i; exit } }' "$d/approve-step.list")
 	if [ -z "$uri" ]; then
 		uri=$(awk -v s="$suite" '
@@ -131,7 +131,7 @@ make_base() {
 		# The same apt entries as this machine (main, updates, security), so
 		# the image build gets the same cJSON as a host build.
 		rm -f "$rootfs/etc/apt/sources.list"
-		"$top/approve-step/build-static.sh" --apt-sources deb "$rootfs/etc/apt/sources.list.d"
+		"$top/tools/build-static.sh" --apt-sources deb "$rootfs/etc/apt/sources.list.d"
 		rm -rf "$rootfs/var/lib/apt/lists/"* "$rootfs/var/cache/apt/"*.bin "$rootfs/var/cache/apt/archives/"*.deb
 		tar --numeric-owner -C "$rootfs" -cf "$tarball.tmp" .
 		mv "$tarball.tmp" "$tarball"

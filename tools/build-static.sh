@@ -1,13 +1,13 @@
 #!/bin/bash
 # Build a fully static, stripped approve-step with musl-gcc.
 #
-#   approve-step/build-static.sh OUTDIR         build OUTDIR/approve-step
-#   approve-step/build-static.sh --prepare      only install the tools and
-#                                               fetch cJSON into the cache
-#   approve-step/build-static.sh --apt-sources TYPE DESTDIR
-#                                               write this machine's Debian
-#                                               apt entries as TYPE (deb or
-#                                               deb-src) into DESTDIR
+#   tools/build-static.sh OUTDIR         build OUTDIR/approve-step
+#   tools/build-static.sh --prepare      only install the tools and
+#                                        fetch cJSON into the cache
+#   tools/build-static.sh --apt-sources TYPE DESTDIR
+#                                        write this machine's Debian
+#                                        apt entries as TYPE (deb or
+#                                        deb-src) into DESTDIR
 #
 # This is the one recipe for the static binary: the Containerfile and CI
 # both call it. It compiles every approve-step/*.c plus cJSON, taken from
@@ -17,7 +17,7 @@
 # Environment:
 #   APPROVE_STEP_CACHE    cache dir for the cJSON source (default OUTDIR/.cache;
 #                         required with --prepare)
-#   APPROVE_STEP_VERSION  version compiled in (default: from ../meson.build)
+#   APPROVE_STEP_VERSION  version compiled in (default: from meson.build)
 #   APPROVE_STEP_LINK     static-pie | static  (default: static-pie when the
 #                         toolchain really produces one, else static)
 #
@@ -29,8 +29,10 @@ me=build-static
 say() { printf '%s: %s\n' "$me" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
-srcdir=$(cd "$(dirname "$0")" && pwd)
-topdir=$(dirname "$srcdir")
+# This script lives in tools/; the sources are in approve-step/ beside it.
+self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+topdir=$(dirname "$(dirname "$self")")
+srcdir=$topdir/approve-step
 
 # ---------------------------------------------------------------- apt sources
 
@@ -273,7 +275,8 @@ build_inputs() {
 		printf 'version=%s link=%s\n' "$ver" "${APPROVE_STEP_LINK:-auto}"
 		musl-gcc --version | head -n 1
 		dpkg-query -W -f='${Version}\n' musl-dev 2>/dev/null || true
-		cd "$srcdir" && sha256sum ./*.sh ./*.c ./*.h 2>/dev/null
+		sha256sum <"$self"
+		cd "$srcdir" && sha256sum ./*.c ./*.h 2>/dev/null
 		cd "$cache/cjson" && sha256sum cJSON.c cJSON.h .debian-version
 	} | sha256sum | cut -d' ' -f1
 }
