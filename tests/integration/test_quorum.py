@@ -4,8 +4,12 @@
 
 import json
 import os
+import sys
 
-from harness import KubeletVolume, WaiterTest, main
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+
+from cases import WaiterTest, main  # noqa: E402
+from volume import KubeletVolume  # noqa: E402
 
 
 def vote(decision, comment=None):

@@ -9,11 +9,16 @@ import mmap
 import os
 import random
 import shutil
+import signal
 import subprocess
+import sys
 import time
 
-from harness import (BIN, SLOW, WRAPPER, KubeletVolume, WaiterTest, main, run, send,
-                     signal, write_by_rename, write_in_place)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+
+from cases import WaiterTest, main  # noqa: E402
+from proc import BIN, SLOW, WRAPPER, run, send  # noqa: E402
+from volume import KubeletVolume, write_by_rename, write_in_place  # noqa: E402
 
 
 class KubeletUpdates(WaiterTest):
