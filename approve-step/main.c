@@ -1,8 +1,22 @@
 /*
  * approve-step: a Tekton step that waits for a human go / no-go written
  * to a mounted ConfigMap (or any directory), without polling.
+ *
+ * From what is read to the exit code:
+ *   options_parse     the command line                      (options.c)
+ *   watch_open        inotify on --dir, signalfd for cancels (watch.c)
+ *   report_start      the first lines: what we wait for     (report.c)
+ *   wait_for_decision the loop: on every change it reads the directory
+ *                     (readfile.c, snapshot.c) and judges what it read
+ *                     (key.c for one key, tally.c for votes; decision.c
+ *                     reads one value), until a decision, the deadline or
+ *                     a signal: a struct outcome             (wait.c)
+ *   report_outcome    the last line and the Tekton results   (report.c,
+ *                                                            results.c)
+ *   exit_code_for     the outcome as the exit status         (below)
  */
 #include "log.h"
+#include "monotonic.h"
 #include "options.h"
 #include "report.h"
 #include "results.h"
@@ -15,6 +29,42 @@
 /* Network file systems report no remote writes: re-read them this often. */
 #define REMOTE_POLL_MS 5000
 
+/* The exit status Tekton sees (README, "Exit codes"). */
+enum exit_code { EXIT_APPROVED = 0, EXIT_REFUSED = 1, EXIT_SETUP = 2 };
+
+static enum exit_code exit_code_for(const struct options *opts,
+				    const struct outcome *out)
+{
+	switch (out->kind) {
+	case OUTCOME_APPROVED:
+		return EXIT_APPROVED;
+	case OUTCOME_TIMEOUT:
+		return opts->approve_on_timeout ? EXIT_APPROVED : EXIT_REFUSED;
+	case OUTCOME_REFUSED:
+	case OUTCOME_CANCELLED:
+		return EXIT_REFUSED;
+	case OUTCOME_FAILED:
+		break;
+	}
+	return EXIT_SETUP;
+}
+
+/*
+ * The one place signals are set up. The cancelling signals are blocked
+ * (watch_open reads them from a signalfd) before anything else, so that a
+ * cancel during start-up is queued, not lost or fatal.
+ */
+static void block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigprocmask(SIG_BLOCK, set, NULL);
+	/* A closed log pipe is reported by write(); it must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
 int main(int argc, char **argv)
 {
 	struct options opts;
@@ -26,10 +76,9 @@ int main(int argc, char **argv)
 	int results_fd = -1;
 	sigset_t signals;
 
-	/* Before anything else, so that a cancel during start-up is queued. */
-	watch_block_signals(&signals);
+	block_signals(&signals);
 	log_guard_std_fds();
-	start = now_ms();
+	start = monotonic_ms();
 
 	switch (options_parse(argc, argv, &opts)) {
 	case OPTIONS_RUN:
@@ -51,7 +100,7 @@ int main(int argc, char **argv)
 	report_outcome(&opts, &out, &results);
 	if (results_fd >= 0 && results.decision != NULL)
 		results_write(results_fd, &results);
-	code = outcome_exit_code(&opts, &out);
+	code = exit_code_for(&opts, &out);
 out:
 	watch_close(&watch);
 	if (results_fd >= 0)

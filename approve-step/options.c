@@ -1,5 +1,6 @@
 #include "options.h"
 
+#include "duration.h"
 #include "log.h"
 
 #include <errno.h>
@@ -87,84 +88,6 @@ static bool is_digits(const char *s, size_t n)
 	return true;
 }
 
-/* One "<digits><unit>" term of a duration; advances *s past it. */
-static bool parse_duration_term(const char **s, int64_t *ms)
-{
-	static const struct {
-		const char *name;
-		int64_t ms;
-	} units[] = {{"ms", 1}, {"h", 3600000}, {"m", 60000}, {"s", 1000}};
-	const char *p = *s;
-	char *end;
-	long long n;
-
-	if (*p < '0' || *p > '9')
-		return false;
-	errno = 0;
-	n = strtoll(p, &end, 10);
-	if (errno == ERANGE)
-		return false;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		size_t len = strlen(units[i].name);
-		if (strncmp(end, units[i].name, len) != 0)
-			continue;
-		if (n > DURATION_MAX_MS / units[i].ms)
-			return false;
-		*ms = n * units[i].ms;
-		*s = end + len;
-		return true;
-	}
-	return false;
-}
-
-bool parse_duration(const char *s, int64_t *ms)
-{
-	char *end;
-	long long n;
-	int64_t total = 0;
-
-	if (is_digits(s, strlen(s))) {
-		errno = 0;
-		n = strtoll(s, &end, 10);
-		if (errno == ERANGE || *end != '\0' || n > DURATION_MAX_MS / 1000)
-			return false;
-		*ms = n * 1000;
-		return true;
-	}
-	if (*s == '\0')
-		return false;
-	while (*s != '\0') {
-		int64_t term;
-		if (!parse_duration_term(&s, &term) ||
-		    term > DURATION_MAX_MS - total)
-			return false;
-		total += term;
-	}
-	*ms = total;
-	return true;
-}
-
-void format_duration(char *out, size_t outsz, int64_t ms)
-{
-	int64_t h = ms / 3600000, m = ms / 60000 % 60, s = ms / 1000 % 60;
-	int64_t frac = ms % 1000;
-	int n = 0;
-
-	out[0] = '\0';
-	if (h > 0)
-		n += snprintf(out + n, outsz - (size_t)n, "%lldh", (long long)h);
-	if (m > 0 && (size_t)n < outsz)
-		n += snprintf(out + n, outsz - (size_t)n, "%lldm", (long long)m);
-	if ((s > 0 || frac > 0 || n == 0) && (size_t)n < outsz) {
-		if (frac > 0)
-			snprintf(out + n, outsz - (size_t)n, "%lld.%03llds",
-				 (long long)s, (long long)frac);
-		else
-			snprintf(out + n, outsz - (size_t)n, "%llds",
-				 (long long)s);
-	}
-}
-
 static bool all_chars_in(const char *s, const char *extra)
 {
 	for (; *s != '\0'; s++) {
@@ -244,7 +167,7 @@ static bool set_option(int opt, char *arg, struct options *opts)
 				   "a ConfigMap key: letters, digits, '-', "
 				   "'_', '.', not starting with '..'");
 	case OPT_TIMEOUT:
-		return parse_duration(arg, &opts->timeout_ms) ||
+		return duration_parse(arg, &opts->timeout_ms) ||
 		       usage_error("--timeout", arg,
 				   "seconds (86400) or a duration (90s, 15m, "
 				   "24h, 1h30m); 0 waits forever");
@@ -269,7 +192,7 @@ static bool set_option(int opt, char *arg, struct options *opts)
 			opts->poll_ms = POLL_AUTO;
 			return true;
 		}
-		return (parse_duration(arg, &opts->poll_ms) &&
+		return (duration_parse(arg, &opts->poll_ms) &&
 			(opts->poll_ms == 0 || opts->poll_ms >= POLL_MIN_MS)) ||
 		       usage_error("--poll-interval", arg,
 				   "0 or a duration of at least 100ms");

@@ -7,8 +7,6 @@
 #include <stdint.h>
 
 #define APPROVERS_MAX 64
-/* Longest accepted --timeout: 100 years is "forever" for any pipeline. */
-#define DURATION_MAX_MS ((int64_t)100 * 365 * 24 * 3600 * 1000)
 /* Below this a re-read loop would be busy polling, which we exist to avoid. */
 #define POLL_MIN_MS 100
 #define POLL_AUTO (-1)
@@ -35,15 +33,6 @@ enum options_result options_parse(int argc, char **argv, struct options *opts);
 
 /* True when only KEY.NAME vote files decide, not the plain KEY file. */
 bool options_vote_mode(const struct options *opts);
-
-/*
- * Seconds ("86400") or a Go-style duration ("90s", "1h30m", "500ms").
- * Returns false on anything else, including negative and empty values.
- */
-bool parse_duration(const char *s, int64_t *ms);
-
-/* Formats ms for people: "1h30m", "45s", "2.500s" (whole seconds read back). */
-void format_duration(char *out, size_t outsz, int64_t ms);
 
 /* A ConfigMap key: [-._a-zA-Z0-9]{1,253}, not "." and not starting "..". */
 bool valid_key(const char *s);

@@ -1,5 +1,6 @@
 #include "report.h"
 
+#include "duration.h"
 #include "log.h"
 #include "votes.h"
 
@@ -21,7 +22,7 @@ static void format_deadline(const struct options *opts, char *out,
 		snprintf(out, outsz, "no timeout");
 		return;
 	}
-	format_duration(dur, sizeof(dur), opts->timeout_ms);
+	duration_format(dur, sizeof(dur), opts->timeout_ms);
 	gmtime_r(&t, &tm);
 	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	snprintf(out, outsz, "timeout %s, at %s; then %s", dur, at,
@@ -102,7 +103,7 @@ void report_start(const struct options *opts, const struct watch *w)
 	report_how(opts);
 	if (w->remote_fs && opts->poll_ms > 0) {
 		char every[32];
-		format_duration(every, sizeof(every), opts->poll_ms);
+		duration_format(every, sizeof(every), opts->poll_ms);
 		log_info("%s is on %s, which reports no changes made on other "
 			 "machines: re-reading every %s",
 			 opts->dir, w->remote_fs, every);
@@ -148,8 +149,8 @@ void report_outcome(const struct options *opts, const struct outcome *out,
 	static char note[128];
 	char waited[32], limit[32];
 
-	format_duration(waited, sizeof(waited), out->waited_ms / 1000 * 1000);
-	format_duration(limit, sizeof(limit), opts->timeout_ms);
+	duration_format(waited, sizeof(waited), out->waited_ms / 1000 * 1000);
+	duration_format(limit, sizeof(limit), opts->timeout_ms);
 	*r = (struct results){
 		.approver = out->detail.approver,
 		.approver_len = out->detail.approver_len,
@@ -184,21 +185,4 @@ void report_outcome(const struct options *opts, const struct outcome *out,
 	r->approver_len = 0;
 	r->comment = note;
 	r->comment_len = strlen(note);
-}
-
-enum exit_code outcome_exit_code(const struct options *opts,
-				 const struct outcome *out)
-{
-	switch (out->kind) {
-	case OUTCOME_APPROVED:
-		return EXIT_APPROVED;
-	case OUTCOME_TIMEOUT:
-		return opts->approve_on_timeout ? EXIT_APPROVED : EXIT_REFUSED;
-	case OUTCOME_REFUSED:
-	case OUTCOME_CANCELLED:
-		return EXIT_REFUSED;
-	case OUTCOME_FAILED:
-		break;
-	}
-	return EXIT_SETUP;
 }

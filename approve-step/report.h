@@ -7,15 +7,10 @@
 #include "wait.h"
 #include "watch.h"
 
-enum exit_code { EXIT_APPROVED = 0, EXIT_REFUSED = 1, EXIT_SETUP = 2 };
-
 void report_start(const struct options *opts, const struct watch *w);
 
 /* The last log line and the results for an outcome. */
 void report_outcome(const struct options *opts, const struct outcome *out,
 		    struct results *results);
-
-enum exit_code outcome_exit_code(const struct options *opts,
-				 const struct outcome *out);
 
 #endif

@@ -1,17 +1,9 @@
 #include "wait.h"
 
 #include "log.h"
+#include "monotonic.h"
 
 #include <string.h>
-#include <time.h>
-
-int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The sooner of the deadline and the next periodic re-read; -1: none. */
 static int64_t next_wake(int64_t deadline, int64_t next_poll)
@@ -42,7 +34,7 @@ static void log_dir_gone(const struct watch *w)
 /* Waits once; returns false and sets out->kind when the wait is over. */
 static bool wait_once(struct watch *w, int64_t wake_at, struct outcome *out)
 {
-	int64_t ms = wake_at < 0 ? -1 : wake_at - now_ms();
+	int64_t ms = wake_at < 0 ? -1 : wake_at - monotonic_ms();
 
 	switch (watch_wait(w, ms < 0 && wake_at >= 0 ? 0 : ms, &out->signo)) {
 	case WAKE_CHANGED:
@@ -73,7 +65,7 @@ void wait_for_decision(const struct options *opts, struct watch *w,
 	gate_init(&gate, opts);
 	for (;;) {
 		enum verdict v = gate_check(&gate, &out->detail);
-		int64_t now = now_ms();
+		int64_t now = monotonic_ms();
 
 		out->waited_ms = now - start_ms;
 		if (v == VERDICT_APPROVED || v == VERDICT_REFUSED) {
@@ -92,7 +84,7 @@ void wait_for_decision(const struct options *opts, struct watch *w,
 		if (poll_ms > 0 && (next_poll < 0 || now >= next_poll))
 			next_poll = now + poll_ms;
 		if (!wait_once(w, next_wake(deadline, next_poll), out)) {
-			out->waited_ms = now_ms() - start_ms;
+			out->waited_ms = monotonic_ms() - start_ms;
 			return;
 		}
 	}

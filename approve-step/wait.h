@@ -21,9 +21,6 @@ struct outcome {
 	struct verdict_detail detail;
 };
 
-/* Monotonic milliseconds: wall-clock jumps must not move the deadline. */
-int64_t now_ms(void);
-
 void wait_for_decision(const struct options *opts, struct watch *w,
 		       int64_t start_ms, struct outcome *out);
 

@@ -26,17 +26,6 @@
 
 #define GONE_MASK (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT | IN_IGNORED)
 
-void watch_block_signals(sigset_t *set)
-{
-	sigemptyset(set);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGHUP);
-	sigprocmask(SIG_BLOCK, set, NULL);
-	/* A closed log pipe is reported by write(); it must not kill us. */
-	signal(SIGPIPE, SIG_IGN);
-}
-
 /* File systems whose remote changes inotify never reports (statfs f_type). */
 static const struct {
 	unsigned long magic;

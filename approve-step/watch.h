@@ -30,10 +30,10 @@ enum wake {
 	WAKE_ERROR,   /* poll or read failed; already logged */
 };
 
-/* The signals that cancel a wait; blocked from the first line of main. */
-void watch_block_signals(sigset_t *set);
-
-/* Sets the watch up before anything is read; logs why it could not. */
+/*
+ * Sets the watch up before anything is read; logs why it could not.
+ * signals: the cancelling signals, already blocked (main sets them up).
+ */
 bool watch_open(struct watch *w, const char *path, const sigset_t *signals);
 
 /* Waits at most timeout_ms (< 0: no limit). *signo is set on WAKE_SIGNAL. */

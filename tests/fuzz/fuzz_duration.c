@@ -1,13 +1,13 @@
 /*
- * parse_duration (--timeout, --poll-interval): checked against a second,
+ * duration_parse (--timeout, --poll-interval): checked against a second,
  * independent reading of the grammar
  *     digits | (digits ("ms" | "h" | "m" | "s"))+
  * with exact 128-bit arithmetic, so every accepted value is the right one,
  * never negative and never above DURATION_MAX_MS, and everything outside
- * the grammar is refused. format_duration of every accepted value must fit
+ * the grammar is refused. duration_format of every accepted value must fit
  * the 32-byte buffers the log uses, and whole seconds must read back.
  */
-#include "options.h"
+#include "duration.h"
 
 #include "check.h"
 
@@ -85,11 +85,11 @@ static void check_format(int64_t ms)
 	char *out = malloc(32); /* the size report.c and options.c use */
 	int64_t back = -1;
 
-	format_duration(out, 32, ms);
+	duration_format(out, 32, ms);
 	CHECK(memchr(out, '\0', 32) != NULL);
 	CHECK(strlen(out) > 0);
 	if (ms % 1000 == 0) {
-		CHECK(parse_duration(out, &back));
+		CHECK(duration_parse(out, &back));
 		CHECK(back == ms);
 	}
 	free(out);
@@ -105,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memcpy(s, data, size);
 	s[size] = '\0';
-	ok = parse_duration(s, &got);
+	ok = duration_parse(s, &got);
 	ref_ok = ref_parse(s, &want);
 	CHECK(ok == ref_ok);
 	if (ok) {
