@@ -20,6 +20,7 @@ import traceback
 import unittest
 
 from proc import Failure, Waiter
+from tally import Tally
 
 from volume import KubeletVolume
 
@@ -33,16 +34,6 @@ class Skip(Exception):
 def check(cond, msg):
     if not cond:
         raise Fail(msg)
-
-
-def summary(passed, failed):
-    """The closing line; the exit status that goes with it."""
-    print(f"{passed} passed, {failed} failed", flush=True)
-    return 1 if failed else 0
-
-
-def indent(text):
-    return str(text).replace("\n", "\n    ")
 
 
 class Registry:
@@ -87,14 +78,13 @@ class Registry:
         return 0
 
     def run(self, cases, setup=None, have=(), keep=False):
-        """Runs the cases; prints a line each and the closing line."""
-        passed = failed = skipped = 0
+        """Runs the cases; prints a line each and returns the Tally."""
+        tally = Tally()
         for name, fn, needs in cases:
             label = f"{self.suite}/{name}" if self.suite else name
             missing = needs - set(have)
             if missing:
-                print(f"SKIP {label}: needs {', '.join(sorted(missing))}")
-                skipped += 1
+                tally.skip(label, f"needs {', '.join(sorted(missing))}")
                 continue
             t = setup(name) if setup else None
             t0 = time.monotonic()
@@ -105,23 +95,17 @@ class Registry:
                     raise Fail("; ".join(problems))
                 ok = True
                 took = f" ({time.monotonic() - t0:.1f}s)" if setup else ""
-                print(f"PASS {label}{took}", flush=True)
-                passed += 1
+                tally.ok(label + took)
             except Skip as e:
-                print(f"SKIP {label}: {e}")
-                skipped += 1
+                tally.skip(label, str(e))
             except Fail as e:
-                print(f"FAIL {label}: {indent(e)}", flush=True)
-                failed += 1
+                tally.fail(label, str(e))
             except Exception:
-                print(f"FAIL {label}: harness error\n    "
-                      + indent(traceback.format_exc()), flush=True)
-                failed += 1
+                tally.fail(label, "harness error\n" + traceback.format_exc())
             finally:
                 if t is not None:
                     t.close(keep=keep and not ok)
-        self.skipped = skipped
-        return passed, failed
+        return tally
 
     def main(self, doc="", setup=None, have=(), argv=None):
         """The command line of a case script (no setup, no needs)."""
@@ -129,8 +113,7 @@ class Registry:
         cases = self.selected(args)
         if args.list:
             return self.list(cases)
-        passed, failed = self.run(cases, setup, have, args.keep)
-        return summary(passed, failed)
+        return self.run(cases, setup, have, args.keep).close()
 
 
 class WaiterTest(unittest.TestCase):
