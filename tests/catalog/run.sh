@@ -5,7 +5,7 @@
 # each check to fail. One PASS/FAIL line per check, then "N passed, M failed";
 # exits non-zero when a check fails. Needs no cluster and no network.
 #
-# Debian packages: python3 python3-yaml python3-kubernetes yamllint
+# Debian packages: python3 python3-yaml python3-jsonschema python3-kubernetes yamllint
 # Tekton's OpenAPI definitions: $TEKTON_API_DIR, else <repo>/../shared/tekton-api
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
