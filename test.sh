@@ -1,8 +1,10 @@
 #!/bin/sh
 # Builds approve-step and runs every test: unit and integration tests on
 # the meson build, again under ASan+UBSan and valgrind, against the static
-# musl build and the container image, the catalog and policy checks, the
-# fuzzers, the stress and bad-input tests, and a short benchmark.
+# musl build and the container image, the README's two commands on a fresh
+# Debian root, the catalog and policy checks, the fuzzers, the stress and
+# bad-input tests, and a short benchmark. Each step installs only the
+# Debian packages it needs (step_packages).
 #
 #   ./test.sh              everything (what CI runs)
 #   ./test.sh unit asan    only the named steps (see STEPS below)
@@ -10,19 +12,42 @@ set -u
 cd "$(dirname "$0")"
 . tools/deps.sh
 
-STEPS="unit asan valgrind static image catalog policy plugin fuzz stress badinput bench"
+STEPS="unit asan valgrind static image fresh catalog policy plugin fuzz stress badinput bench"
+ALL_STEPS="$STEPS"
 
-need_packages $BUILD_PACKAGES libcmocka-dev valgrind clang libclang-rt-14-dev \
-	musl-tools dpkg-dev file binutils podman buildah runc debootstrap \
-	uidmap slirp4netns fuse-overlayfs strace util-linux yamllint python3-yaml \
-	python3-jsonschema python3-kubernetes debian-archive-keyring shellcheck gnuplot-nox || exit 1
-command -v npm >/dev/null 2>&1 || need_packages nodejs npm || exit 1
+# What each step needs besides the build's packages, so that a step run
+# alone (./test.sh unit) installs only its own.
+step_packages() {
+	case $1 in
+	unit | asan) echo libcmocka-dev ;;
+	valgrind) echo libcmocka-dev valgrind ;;
+	static) echo libcmocka-dev musl-tools dpkg-dev file binutils ;;
+	image) echo podman buildah runc debootstrap uidmap slirp4netns fuse-overlayfs \
+		debian-archive-keyring musl-tools dpkg-dev file binutils ;;
+	fresh) echo podman runc debootstrap uidmap slirp4netns fuse-overlayfs \
+		debian-archive-keyring ;;
+	catalog) echo libcmocka-dev yamllint python3-yaml python3-jsonschema python3-kubernetes ;;
+	plugin) echo shellcheck ;;
+	fuzz) echo clang libclang-rt-14-dev ;;
+	stress) echo libcmocka-dev util-linux ;;
+	badinput) echo libcmocka-dev strace util-linux ;;
+	bench) echo libcmocka-dev strace gnuplot-nox file binutils ;;
+	esac
+}
 
+# Sets up (once) and compiles a build with the tests required, showing
+# meson's output only when it fails. A build made by demo.sh (tests=auto,
+# perhaps before cmocka was installed) is switched to tests=enabled.
 setup() { # BUILDDIR [meson options]
 	dir=$1
 	shift
-	[ -d "$dir" ] || meson setup "$dir" "$@" >/dev/null || return 1
-	meson compile -C "$dir" >/dev/null
+	if ! [ -f "$dir/build.ninja" ]; then
+		rm -rf "$dir"
+		quietly meson setup "$dir" -Dtests=enabled "$@" || return 1
+	elif ! grep -q '"name": "tests", "value": "enabled"' "$dir/meson-info/intro-buildoptions.json" 2>/dev/null; then
+		quietly meson configure "$dir" -Dtests=enabled || return 1
+	fi
+	quietly meson compile -C "$dir"
 }
 
 step_unit() {
@@ -55,6 +80,7 @@ step_static() {
 }
 
 step_image() { tests/image/run.sh; }
+step_fresh() { tests/fresh/run.sh; }
 step_catalog() { tests/catalog/run.sh; }
 step_policy() { tests/policy/run.sh; }
 step_plugin() { tests/plugin/run.sh; }
@@ -64,6 +90,22 @@ step_badinput() { setup build && APPROVE_STEP_BIN="$PWD/build/approve-step/appro
 step_bench() { setup build && bench/run --quick; }
 
 [ $# -gt 0 ] && STEPS="$*"
+packages=""
+for step in $STEPS; do
+	case " $ALL_STEPS " in
+	*" $step "*) packages="$packages $(step_packages "$step")" ;;
+	*)
+		echo "test.sh: no step '$step'; steps: $ALL_STEPS" >&2
+		exit 2
+		;;
+	esac
+done
+# shellcheck disable=SC2086 # word splitting of the package lists is intended
+need_packages $BUILD_PACKAGES $packages || exit 1
+case " $STEPS " in
+*" policy "*) command -v npm >/dev/null 2>&1 || need_packages nodejs npm || exit 1 ;;
+esac
+
 passed=0
 failed=0
 failed_steps=""

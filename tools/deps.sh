@@ -17,11 +17,37 @@ need_packages() {
 		sudo=sudo
 	fi
 	echo "approve-step: installing:$missing"
+	# apt's own output only when it fails, so that a failure says why.
+	apt_log=$(mktemp) || return 1
 	# shellcheck disable=SC2086 # word splitting of the package list is intended
-	$sudo apt-get update -qq &&
-		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
-			--no-install-recommends $missing >/dev/null
+	if $sudo apt-get update -q >"$apt_log" 2>&1 &&
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
+			--no-install-recommends $missing >>"$apt_log" 2>&1; then
+		rm -f "$apt_log"
+		return 0
+	fi
+	tail -n 25 "$apt_log" >&2
+	rm -f "$apt_log"
+	echo "approve-step: apt-get could not install:$missing (its last lines are above)" >&2
+	return 1
 }
 
-# What building approve-step needs.
+# Runs a command with its output kept aside, shown only when it fails, with
+# the command: `quietly meson setup build`.
+quietly() {
+	quiet_log=$(mktemp) || return 1
+	if "$@" >"$quiet_log" 2>&1; then
+		rm -f "$quiet_log"
+		return 0
+	else
+		quiet_rc=$?
+	fi
+	tail -n 40 "$quiet_log" >&2
+	rm -f "$quiet_log"
+	echo "approve-step: failed (exit $quiet_rc): $*" >&2
+	return "$quiet_rc"
+}
+
+# What building approve-step needs (the tests are optional: libcmocka-dev is
+# the unit tests' package, installed by ./test.sh).
 BUILD_PACKAGES="gcc libc6-dev meson ninja-build pkg-config libcjson-dev python3"

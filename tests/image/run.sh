@@ -89,57 +89,8 @@ pm() { podman --runtime runc "$@"; }
 
 # ---------------------------------------------------------------- base image
 
-# The first Debian archive URI of this machine's apt entries for $suite.
-mirror() {
-	local d="$tmp/apt" uri
-	"$top/tools/build-static.sh" --apt-sources deb "$d" >/dev/null
-	uri=$(awk -v s="$suite" '$1 == "deb" { for (i = 2; i < NF; i++) if ($i !~ /^\[|\]$|=/ && $(i + 1) == s) { print $i; exit } }' "$d/approve-step.list")
-	if [ -z "$uri" ]; then
-		uri=$(awk -v s="$suite" '
-			/^[ \t]*$/ { if (u != "" && ok) { print u; exit } u = ""; ok = 0; next }
-			tolower($1) == "uris:" { u = $2 }
-			tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i == s) ok = 1 }
-			END { if (u != "" && ok) print u }' "$d/approve-step.sources" | head -n 1)
-	fi
-	printf '%s\n' "$uri"
-}
-
-make_base() {
-	local tarball="$cache/$suite-minbase.tar" rootfs uri
-	if [ "${APPROVE_STEP_REBUILD_BASE:-0}" = 1 ]; then
-		rm -f "$tarball"
-		pm rmi -f "$base" >/dev/null 2>&1 || true
-	fi
-	if pm image exists "$base"; then
-		say "builder base $base (cached image)"
-		return 0
-	fi
-	mkdir -p "$cache"
-	if ! [ -s "$tarball" ]; then
-		uri=$(mirror)
-		[ -n "$uri" ] || {
-			say "no apt entry for $suite on this machine"
-			return 1
-		}
-		rootfs=$(mktemp -d /var/tmp/approve-step-rootfs.XXXXXX)
-		say "debootstrap --variant=minbase $suite (from this machine's Debian mirror)"
-		if ! debootstrap --variant=minbase "$suite" "$rootfs" "$uri" >"$tmp/debootstrap.log" 2>&1; then
-			tail -n 20 "$tmp/debootstrap.log"
-			rm -rf "$rootfs"
-			return 1
-		fi
-		# The same apt entries as this machine (main, updates, security), so
-		# the image build gets the same cJSON as a host build.
-		rm -f "$rootfs/etc/apt/sources.list"
-		"$top/tools/build-static.sh" --apt-sources deb "$rootfs/etc/apt/sources.list.d"
-		rm -rf "$rootfs/var/lib/apt/lists/"* "$rootfs/var/cache/apt/"*.bin "$rootfs/var/cache/apt/archives/"*.deb
-		tar --numeric-owner -C "$rootfs" -cf "$tarball.tmp" .
-		mv "$tarball.tmp" "$tarball"
-		rm -rf "$rootfs"
-	fi
-	say "importing $tarball as $base"
-	pm import "$tarball" "$base" >/dev/null 2>&1
-}
+# shellcheck source=tests/lib/debian-base.sh
+. "$top/tests/lib/debian-base.sh"
 
 start=$(date +%s)
 if make_base; then
