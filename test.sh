@@ -19,7 +19,7 @@ ALL_STEPS="$STEPS"
 # alone (./test.sh unit) installs only its own.
 step_packages() {
 	case $1 in
-	unit | asan) echo libcmocka-dev ;;
+	unit | asan) echo libcmocka-dev openssl ;; # openssl: the fake API server's certificates
 	valgrind) echo libcmocka-dev valgrind ;;
 	static) echo libcmocka-dev musl-tools dpkg-dev file binutils ;;
 	image) echo podman buildah runc debootstrap uidmap slirp4netns fuse-overlayfs \
