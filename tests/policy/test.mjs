@@ -443,6 +443,16 @@ check("example: RBAC, Pipeline and PipelineRun agree with each other", () => {
   if (approvers.length !== 3 || approvers.join(",") !== subjects.join(","))
     problems.push(`approvers ${approvers} vs RoleBinding ${subjects}`);
   if (param("requester") !== "$(params.requester)") problems.push(`requester ${param("requester")}`);
+  // The requester can start a run (create PipelineRuns), but not a TaskRun,
+  // which the requester policy does not check.
+  const requester = (run.spec.params.find((p) => p.name === "requester") || {}).value;
+  const docs = ex("rbac.yaml");
+  const rBindingDoc = docs.find((d) => d.kind === "RoleBinding" && d.subjects.some((s) => s.name === requester));
+  const rRole = rBindingDoc && docs.find((d) => d.kind === "Role" && d.metadata.name === rBindingDoc.roleRef.name);
+  const grants = (res, verb) => rRole && rRole.rules.some((r) => r.resources.includes(res) && r.verbs.includes(verb));
+  if (!grants("pipelineruns", "create")) problems.push(`the requester ${requester} cannot create PipelineRuns`);
+  if (grants("taskruns", "create")) problems.push(`the requester ${requester} may create TaskRuns`);
+  if (grants("configmaps", "patch")) problems.push(`the requester ${requester} may patch ConfigMaps`);
   if (param("configmap") !== cm.metadata.name) problems.push(`configmap param ${param("configmap")}`);
   const ws = run.spec.workspaces.find((w) => w.configMap);
   if (!ws || ws.configMap.name !== cm.metadata.name) problems.push("PipelineRun binds another ConfigMap");
