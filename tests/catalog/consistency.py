@@ -11,7 +11,7 @@ import tempfile
 import yaml
 
 from model import (BINARY_RESULTS, GO_DURATION, TEKTON_RESULTS_DIR, Skip,
-                   check, containerfile_versions, documented_options,
+                   PLATFORMS_TESTED, check, containerfile_versions, documented_options,
                    markdown_section, params_of, parse_image, project_version,
                    readme_param_table, steps_of)
 from rules import approve_steps
@@ -133,6 +133,11 @@ def check_readme_sections(ctx, notes):
             body = markdown_section(text, section)
             if body is None or not body.split():
                 errs.append(f"{ctx.rel(readme)}: section '## {section}' missing or empty")
+            elif section == "Platforms":
+                claimed = set(re.findall(r"\blinux/[a-z0-9]+\b", body))
+                if claimed != PLATFORMS_TESTED:
+                    errs.append(f"{ctx.rel(readme)}: Platforms names {', '.join(sorted(claimed)) or 'none'}, "
+                                f"not the built and tested {', '.join(sorted(PLATFORMS_TESTED))}")
         flat = " ".join(text.split())
         for phrase, what in need["phrases"].items():
             if phrase not in flat:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 from model import (APPROVE_SECURITY_CONTEXT, BINARY_RESULTS, CATALOG_KINDS,
-                   CATEGORIES, PIPELINE_CONTEXT_VARS, PLATFORMS_REQUIRED,
+                   CATEGORIES, PIPELINE_CONTEXT_VARS, PLATFORMS_TESTED,
                    TASK_CONTEXT_VARS, TEKTON_RESULTS_DIR, check, images_of,
                    param_names, params_of, parse_image, pipeline_tasks,
                    resolve_param_default, steps_of, tekton_vars)
@@ -136,9 +136,9 @@ def check_catalog_metadata(ctx, notes):
                 for p in items:
                     if not re.fullmatch(r"[a-z0-9]+/[a-z0-9]+(/v[0-9]+)?", p):
                         errs.append(f"{rel}: platform {p!r} is not OS/ARCH")
-                missing = PLATFORMS_REQUIRED - set(items)
-                if missing:
-                    errs.append(f"{rel}: platforms lack {', '.join(sorted(missing))}")
+                if set(items) != PLATFORMS_TESTED:
+                    errs.append(f"{rel}: platforms {plats!r}: claim exactly the built and tested "
+                                f"{', '.join(sorted(PLATFORMS_TESTED))}")
             desc = d.spec.get("description")
             if not isinstance(desc, str) or len(desc.split()) < 8:
                 errs.append(f"{rel}: spec.description missing or too short to say what it does")
