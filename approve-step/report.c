@@ -2,7 +2,7 @@
 
 #include "duration.h"
 #include "log.h"
-#include "votes.h"
+#include "voter.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -12,18 +12,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Longest username handled (Kubernetes allows long OIDC subjects). */
-#define VOTER_NAME_MAX 253
-
-/* Encodes name; false if the result does not fit in outsz. */
-bool voter_name_encode(const char *name, char *out, size_t outsz);
-
-/*
- * Decodes an encoded name; false unless it is exactly the encoding of
- * some name (one spelling per user, no NUL bytes).
- */
-bool voter_name_decode(const char *encoded, char *out, size_t outsz);
-
 /* gate_check for vote mode. */
 enum verdict votes_check(struct gate *g, struct verdict_detail *detail);
 

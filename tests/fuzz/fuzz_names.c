@@ -11,7 +11,7 @@
  * The first input byte picks the buffer size, the rest is the name.
  */
 #include "options.h"
-#include "votes.h"
+#include "voter.h"
 
 #include "check.h"
 

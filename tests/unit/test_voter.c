@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "votes.h"
+#include "voter.h"
 
 #include <string.h>
 
