@@ -132,7 +132,7 @@ static const char *signal_name(int signo)
 static void report_decided(const char *word, const struct outcome *out,
 			   const char *waited)
 {
-	const struct verdict_detail *d = &out->detail;
+	const struct decision *d = &out->decision;
 	char who[LOG_VALUE_MAX], why[LOG_VALUE_MAX];
 
 	log_info("%s%s%s after %s%s%s", word, d->approver_len ? " by " : "",
@@ -152,10 +152,10 @@ void report_outcome(const struct options *opts, const struct outcome *out,
 	duration_format(waited, sizeof(waited), out->waited_ms / 1000 * 1000);
 	duration_format(limit, sizeof(limit), opts->timeout_ms);
 	*r = (struct results){
-		.approver = out->detail.approver,
-		.approver_len = out->detail.approver_len,
-		.comment = out->detail.comment,
-		.comment_len = out->detail.comment_len,
+		.approver = out->decision.approver,
+		.approver_len = out->decision.approver_len,
+		.comment = out->decision.comment,
+		.comment_len = out->decision.comment_len,
 		.waited_ms = out->waited_ms,
 	};
 	switch (out->kind) {

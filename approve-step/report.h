@@ -4,7 +4,7 @@
 
 #include "options.h"
 #include "results.h"
-#include "wait.h"
+#include "outcome.h"
 #include "watch.h"
 
 void report_start(const struct options *opts, const struct watch *w);

@@ -1,16 +1,52 @@
 #include "wait.h"
 
+#include "key.h"
 #include "log.h"
 #include "monotonic.h"
+#include "readfile.h"
+#include "snapshot.h"
+#include "tally.h"
 
+#include <stdio.h>
 #include <string.h>
 
-/* The sooner of the deadline and the next periodic re-read; -1: none. */
+/* A deadline or next re-read that never comes. */
+#define NEVER (-1)
+
+/*
+ * The count of the volume's votes. Static because it is large (tally.h)
+ * and needed for every look at the directory, one at a time, until exit.
+ */
+static struct tally volume_votes;
+
+static void add_vote(void *tally, const char *name, const struct content *c)
+{
+	tally_add(tally, name, c);
+}
+
+/* What the volume says now: its one key, or the votes of one snapshot. */
+static enum verdict check_volume(const struct options *opts, struct seen *s,
+				 struct decision *d)
+{
+	struct content c;
+
+	if (options_vote_mode(opts)) {
+		tally_begin(&volume_votes, opts, s);
+		if (!snapshot_votes(opts->dir, opts->key, add_vote,
+				    &volume_votes))
+			return VERDICT_PENDING;
+		return tally_end(&volume_votes, d);
+	}
+	readfile_read(opts->dir, opts->key, &c);
+	return key_check(s, &c, d);
+}
+
+/* The sooner of the deadline and the next periodic re-read, or NEVER. */
 static int64_t next_wake(int64_t deadline, int64_t next_poll)
 {
-	if (deadline < 0)
+	if (deadline == NEVER)
 		return next_poll;
-	if (next_poll < 0)
+	if (next_poll == NEVER)
 		return deadline;
 	return deadline < next_poll ? deadline : next_poll;
 }
@@ -34,9 +70,11 @@ static void log_dir_gone(const struct watch *w)
 /* Waits once; returns false and sets out->kind when the wait is over. */
 static bool wait_once(struct watch *w, int64_t wake_at, struct outcome *out)
 {
-	int64_t ms = wake_at < 0 ? -1 : wake_at - monotonic_ms();
+	int64_t ms = wake_at == NEVER ? -1 : wake_at - monotonic_ms();
 
-	switch (watch_wait(w, ms < 0 && wake_at >= 0 ? 0 : ms, &out->signo)) {
+	/* watch_wait: < 0 waits without limit; a wake time passed is 0. */
+	switch (watch_wait(w, ms < 0 && wake_at != NEVER ? 0 : ms,
+			   &out->signo)) {
 	case WAKE_CHANGED:
 	case WAKE_TIMER:
 		return true;
@@ -57,14 +95,17 @@ static bool wait_once(struct watch *w, int64_t wake_at, struct outcome *out)
 void wait_for_decision(const struct options *opts, struct watch *w,
 		       int64_t start_ms, struct outcome *out)
 {
-	int64_t deadline = opts->timeout_ms ? start_ms + opts->timeout_ms : -1;
-	int64_t poll_ms = opts->poll_ms, next_poll = -1;
-	struct gate gate;
+	int64_t deadline =
+		opts->timeout_ms ? start_ms + opts->timeout_ms : NEVER;
+	int64_t poll_ms = opts->poll_ms, next_poll = NEVER;
+	char where[LOG_LINE_MAX];
+	struct seen volume;
 
 	memset(out, 0, sizeof(*out));
-	gate_init(&gate, opts);
+	snprintf(where, sizeof(where), "%s/%s", opts->dir, opts->key);
+	seen_init(&volume, where, "");
 	for (;;) {
-		enum verdict v = gate_check(&gate, &out->detail);
+		enum verdict v = check_volume(opts, &volume, &out->decision);
 		int64_t now = monotonic_ms();
 
 		out->waited_ms = now - start_ms;
@@ -77,11 +118,11 @@ void wait_for_decision(const struct options *opts, struct watch *w,
 			}
 			return;
 		}
-		if (deadline >= 0 && now >= deadline) {
+		if (deadline != NEVER && now >= deadline) {
 			out->kind = OUTCOME_TIMEOUT;
 			return;
 		}
-		if (poll_ms > 0 && (next_poll < 0 || now >= next_poll))
+		if (poll_ms > 0 && (next_poll == NEVER || now >= next_poll))
 			next_poll = now + poll_ms;
 		if (!wait_once(w, next_wake(deadline, next_poll), out)) {
 			out->waited_ms = monotonic_ms() - start_ms;

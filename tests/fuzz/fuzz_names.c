@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1 || size > 4096)
 		return 0;
-	/* Mostly the size votes.c uses; sometimes a small or odd one. */
+	/* Mostly the size tally.c uses; sometimes a small or odd one. */
 	outsz = data[0] < 128 ? VOTER_NAME_MAX + 1 : (size_t)data[0] - 127;
 	s = malloc(size);
 	memcpy(s, data + 1, size - 1);
