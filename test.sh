@@ -2,7 +2,7 @@
 # Builds approve-step and runs every test: unit and integration tests on
 # the meson build, again under ASan+UBSan and valgrind, against the static
 # musl build and the container image, the README's two commands on a fresh
-# Debian root, the catalog and policy checks, the fuzzers, the stress and
+# Debian root, the catalog, docs and policy checks, the fuzzers, the stress and
 # bad-input tests, and a short benchmark. Each step installs only the
 # Debian packages it needs (step_packages).
 #
@@ -12,7 +12,7 @@ set -u
 cd "$(dirname "$0")"
 . tools/deps.sh
 
-STEPS="unit asan valgrind static image fresh catalog policy plugin fuzz stress badinput bench"
+STEPS="unit asan valgrind static image fresh catalog docs policy plugin fuzz stress badinput bench"
 ALL_STEPS="$STEPS"
 
 # What each step needs besides the build's packages, so that a step run
@@ -26,6 +26,7 @@ step_packages() {
 		debian-archive-keyring musl-tools dpkg-dev file binutils ;;
 	fresh) echo podman runc debootstrap uidmap slirp4netns fuse-overlayfs \
 		debian-archive-keyring ;;
+	docs) echo libcmocka-dev python3-yaml ;;
 	catalog) echo libcmocka-dev yamllint python3-yaml python3-jsonschema python3-kubernetes ;;
 	plugin) echo shellcheck ;;
 	fuzz) echo clang libclang-rt-14-dev ;;
@@ -82,6 +83,7 @@ step_static() {
 step_image() { tests/image/run.sh; }
 step_fresh() { tests/fresh/run.sh; }
 step_catalog() { tests/catalog/run.sh; }
+step_docs() { setup build && python3 tests/docs/check.py --binary "$PWD/build/approve-step/approve-step" --self-test; }
 step_policy() { tests/policy/run.sh; }
 step_plugin() { tests/plugin/run.sh; }
 step_fuzz() { tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"; }
