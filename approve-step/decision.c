@@ -1,5 +1,7 @@
 #include "decision.h"
 
+#include "escape.h"
+
 #include <cjson/cJSON.h>
 #include <string.h>
 
@@ -85,14 +87,6 @@ static void copy_field(const cJSON *obj, const char *name, char *out,
 	*out_len = len;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = ascii_lower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /*
  * cJSON decodes "\u0000", and reads an invalid \u escape as one, into a
  * NUL that silently ends its C string: "approved\u0000 - NOT" would read as
@@ -108,7 +102,7 @@ static bool has_nul_escape(const char *buf, size_t len)
 		if (buf[++i] != 'u')
 			continue;
 		for (size_t j = 1; j <= 4; j++) {
-			int h = i + j < len ? hex_value(buf[i + j]) : -1;
+			int h = i + j < len ? escape_hex_digit(buf[i + j]) : -1;
 			if (h < 0)
 				return true;
 			v = v * 16 + h;

@@ -119,3 +119,31 @@ bool escape_value(char *out, size_t outsz, const char *in, size_t len,
 	memcpy(out + fits, ESCAPE_CUT_MARK, mark + 1);
 	return true;
 }
+
+bool escape_append(char *buf, size_t cap, size_t *len, const char *s, size_t n)
+{
+	const size_t mark = sizeof(ESCAPE_CUT_MARK) - 1;
+
+	if (*len + n <= cap) {
+		memcpy(buf + *len, s, n);
+		*len += n;
+		buf[*len] = '\0';
+		return true;
+	}
+	if (*len < cap - mark)
+		memcpy(buf + *len, s, cap - mark - *len);
+	memcpy(buf + cap - mark, ESCAPE_CUT_MARK, mark + 1);
+	*len = cap;
+	return false;
+}
+
+int escape_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

@@ -24,4 +24,18 @@ enum escape_flags {
 bool escape_value(char *out, size_t outsz, const char *in, size_t len,
 		  unsigned flags);
 
+/*
+ * The one truncation helper for text built from parts: appends n raw
+ * bytes of s to buf, which holds *len bytes and has room for cap bytes and
+ * a NUL. What does not fit is cut, and ESCAPE_CUT_MARK then ends the
+ * buffer exactly at cap (once, however many parts follow). Returns false
+ * when a cut was made. cap must exceed the mark. Nothing is escaped: the
+ * result is escaped when it is shown.
+ */
+bool escape_append(char *buf, size_t cap, size_t *len, const char *s,
+		   size_t n);
+
+/* The value of a hexadecimal digit (0-9, a-f, A-F), or -1. */
+int escape_hex_digit(char c);
+
 #endif

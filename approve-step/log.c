@@ -73,10 +73,13 @@ size_t log_join(char out[LOG_VALUE_MAX], const char *const *names, int n)
 	size_t len = 0;
 
 	out[0] = '\0';
-	for (int i = 0; i < n && len < LOG_VALUE_MAX - 1; i++)
-		len += (size_t)snprintf(out + len, LOG_VALUE_MAX - len, "%s%s",
-					i ? ", " : "", names[i]);
-	return len < LOG_VALUE_MAX - 1 ? len : LOG_VALUE_MAX - 1;
+	for (int i = 0; i < n; i++) {
+		const size_t cap = LOG_VALUE_MAX - 1;
+		if ((i > 0 && !escape_append(out, cap, &len, ", ", 2)) ||
+		    !escape_append(out, cap, &len, names[i], strlen(names[i])))
+			break;
+	}
+	return len;
 }
 
 const char *log_quote(char buf[LOG_VALUE_MAX], const char *value, size_t len)

@@ -1,6 +1,7 @@
 #include "report.h"
 
 #include "duration.h"
+#include "escape.h"
 #include "log.h"
 #include "voter.h"
 
@@ -48,8 +49,9 @@ static void report_what(const struct options *opts, const char *deadline)
 	if (opts->requester) {
 		char encoded[3 * VOTER_NAME_MAX + 1], q[LOG_VALUE_MAX];
 		const char *r = opts->requester;
-		if (!voter_name_encode(r, encoded, sizeof(encoded)))
-			snprintf(encoded, sizeof(encoded), "...");
+		const size_t mark = sizeof(ESCAPE_CUT_MARK) - 1;
+		if (!voter_name_encode(r, encoded, sizeof(encoded) - mark))
+			strcat(encoded, ESCAPE_CUT_MARK);
 		log_info("votes of the requester %s (%s.%s) do not count",
 			 log_quote(q, r, strlen(r)), opts->key, encoded);
 	}

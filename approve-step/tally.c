@@ -1,5 +1,6 @@
 #include "tally.h"
 
+#include "escape.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -145,26 +146,10 @@ void tally_add(struct tally *t, const char *name, const struct content *c)
 	}
 }
 
-/* Appends s to a bounded buffer; a cut is marked once. */
-static void append(char *buf, size_t *len, const char *s, size_t n)
+/* Appends to an approver or comment field, cut and marked when full. */
+static void append(char *field, size_t *len, const char *s, size_t n)
 {
-	const size_t mark = sizeof("...") - 1;
-
-	if (*len + n > DECISION_FIELD_MAX) {
-		n = *len + mark <= DECISION_FIELD_MAX
-			    ? DECISION_FIELD_MAX - mark - *len
-			    : 0;
-		memcpy(buf + *len, s, n);
-		*len += n;
-		if (*len + mark <= DECISION_FIELD_MAX) {
-			memcpy(buf + *len, "...", mark);
-			*len += mark;
-		}
-	} else {
-		memcpy(buf + *len, s, n);
-		*len += n;
-	}
-	buf[*len] = '\0';
+	escape_append(field, DECISION_FIELD_MAX, len, s, n);
 }
 
 /* "alice,bob" and "alice: LGTM; bob: ship it" for the results. */

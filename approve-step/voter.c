@@ -1,5 +1,7 @@
 #include "voter.h"
 
+#include "escape.h"
+
 #include <stdio.h>
 
 static bool plain_byte(unsigned char c)
@@ -14,8 +16,11 @@ bool voter_name_encode(const char *name, char *out, size_t outsz)
 
 	for (const unsigned char *p = (const void *)name; *p != '\0'; p++) {
 		size_t need = plain_byte(*p) ? 1 : 3;
-		if (o + need + 1 > outsz)
+		if (o + need + 1 > outsz) {
+			if (o < outsz)
+				out[o] = '\0';
 			return false;
+		}
 		if (need == 1)
 			out[o] = (char)*p;
 		else
@@ -26,13 +31,10 @@ bool voter_name_encode(const char *name, char *out, size_t outsz)
 	return true;
 }
 
+/* A digit of an _xx escape: lower case only, one spelling per name. */
 static int hex_digit(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1; /* upper case too: one spelling per name */
+	return c >= 'A' && c <= 'F' ? -1 : escape_hex_digit(c);
 }
 
 bool voter_name_decode(const char *encoded, char *out, size_t outsz)

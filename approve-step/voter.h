@@ -12,7 +12,10 @@
 /* Longest username handled (Kubernetes allows long OIDC subjects). */
 #define VOTER_NAME_MAX 253
 
-/* Encodes name; false if the result does not fit in outsz. */
+/*
+ * Encodes name; false if the result does not fit in outsz (out then
+ * holds the encoding of the longest prefix that fits).
+ */
 bool voter_name_encode(const char *name, char *out, size_t outsz);
 
 /*

@@ -83,6 +83,48 @@ static void cut_visibly_on_boundaries(void **state)
 	assert_int_equal(strlen(small), 22);
 }
 
+/* Parts appended to a bounded buffer: cut once, ending in the one mark. */
+static void append_cuts_once_with_the_mark(void **state)
+{
+	char buf[32 + 1];
+	size_t len = 0;
+	const size_t cap = 32, mark = strlen(ESCAPE_CUT_MARK);
+	(void)state;
+	buf[0] = '\0';
+	assert_true(escape_append(buf, cap, &len, "alice", 5));
+	assert_true(escape_append(buf, cap, &len, ",", 1));
+	assert_string_equal(buf, "alice,");
+	assert_int_equal(len, 6);
+	assert_false(escape_append(buf, cap, &len, "bobbobbobbobbobbobbobbobbobbob",
+				   30));
+	assert_int_equal(len, cap);
+	assert_string_equal(buf, "alice,bobbobbobbob" ESCAPE_CUT_MARK);
+	assert_int_equal(strlen(buf), cap);
+	/* Later parts change nothing: the mark stays, once. */
+	assert_false(escape_append(buf, cap, &len, "carol", 5));
+	assert_string_equal(buf, "alice,bobbobbobbob" ESCAPE_CUT_MARK);
+	/* Already past the room before the mark: the mark overwrites. */
+	len = 0;
+	memset(buf, 'x', cap - 2);
+	buf[cap - 2] = '\0';
+	len = cap - 2;
+	assert_false(escape_append(buf, cap, &len, "yyy", 3));
+	assert_int_equal(strlen(buf), cap);
+	assert_memory_equal(buf + cap - mark, ESCAPE_CUT_MARK, mark);
+}
+
+static void hex_digits(void **state)
+{
+	(void)state;
+	assert_int_equal(escape_hex_digit('0'), 0);
+	assert_int_equal(escape_hex_digit('9'), 9);
+	assert_int_equal(escape_hex_digit('a'), 10);
+	assert_int_equal(escape_hex_digit('F'), 15);
+	assert_int_equal(escape_hex_digit('g'), -1);
+	assert_int_equal(escape_hex_digit('\0'), -1);
+	assert_int_equal(escape_hex_digit('/'), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -91,6 +133,8 @@ int main(void)
 		cmocka_unit_test(unsafe_unicode_escaped),
 		cmocka_unit_test(invalid_utf8_escaped),
 		cmocka_unit_test(cut_visibly_on_boundaries),
+		cmocka_unit_test(append_cuts_once_with_the_mark),
+		cmocka_unit_test(hex_digits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,6 +51,7 @@ static void bounded(void **state)
 	char out[8];
 	(void)state;
 	assert_false(voter_name_encode("a@b.com", out, sizeof(out)));
+	assert_string_equal(out, "a_40b.c"); /* the prefix that fits */
 	assert_true(voter_name_encode("abcdefg", out, sizeof(out)));
 	assert_false(voter_name_decode("abcdefgh", out, sizeof(out)));
 	assert_true(voter_name_decode("abcdefg", out, sizeof(out)));
