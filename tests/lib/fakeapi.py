@@ -421,6 +421,7 @@ class Request:
         self.status = None
         self.verb = None
         self.watch_started = None   # time the watch's head was sent
+        self.response = None        # the object answered (not for watches)
 
     @property
     def is_watch(self):
@@ -801,7 +802,7 @@ class FakeAPI:
                 tls.sendall(raw)
                 return False
         code, body, watch = self._route(req)
-        req.status = code
+        req.status, req.response = code, body
         if watch:
             self._stream(tls, req, watch)
             return False
