@@ -85,6 +85,7 @@ class Certs:
 
     def __init__(self, directory=None, key="ec"):
         self.dir = directory or tempfile.mkdtemp(prefix="fakeapi-certs-")
+        os.makedirs(self.dir, exist_ok=True)
         self.key = key
         self.count = itertools.count()
         self.cas = {}
@@ -399,6 +400,21 @@ def mid_line(data):
     return out
 
 
+def random_split(rng, max_pieces=24):
+    """Chunks cut at random places: sometimes byte by byte (short data),
+    sometimes whole, mostly a few pieces anywhere, lines or not."""
+    def split(data):
+        r = rng.random()
+        if r < 0.15 and len(data) <= 600:
+            return bytewise(data)
+        if r < 0.35 or len(data) < 2:
+            return [data]
+        cuts = sorted(set(rng.randrange(1, len(data)) for _ in
+                          range(rng.randrange(1, max_pieces))))
+        return [data[a:b] for a, b in zip([0] + cuts, cuts + [len(data)])]
+    return split
+
+
 def encode_chunk(data):
     return b"%x\r\n" % len(data) + data + b"\r\n"
 
@@ -512,7 +528,9 @@ class FakeAPI:
         self.stopping = False
         self.listener = None
         self.threads = []
-        self.last_event_written = None   # monotonic time, for benchmarks
+        # Monotonic times of the last events' write: its first write call
+        # and the return of its last (for benchmarks).
+        self.write_started = self.last_event_written = None
 
     # -- life cycle
 
@@ -641,29 +659,38 @@ class FakeAPI:
         with self.lock:
             return [w.req for w in self.open_watches]
 
-    def inject(self, raw):
-        """Raw bytes (say a malformed or oversized line) into every open
-        watch stream, chunked like events."""
+    def _targets(self, where):
+        """Open watches whose request satisfies where (all when None);
+        call with the lock held."""
+        return [w for w in self.open_watches if where is None or where(w.req)]
+
+    def inject(self, raw, where=None):
+        """Raw bytes (say a malformed or oversized line) into the open
+        watch streams (those whose request satisfies where), chunked like
+        events."""
         with self.cond:
-            for w in self.open_watches:
+            for w in self._targets(where):
                 w.pending.append(bytes(raw))
             self.cond.notify_all()
 
     def error_event(self, code=410, reason="Expired",
-                    message="too old resource version"):
-        """An ERROR event (a Status) into every open watch stream, which
-        then ends, as the watch cache does."""
+                    message="too old resource version", where=None):
+        """An ERROR event (a Status) into the open watch streams, which
+        then end, as the watch cache does."""
         line = go_json({"type": "ERROR",
                         "object": status(code, reason, message)}) + b"\n"
-        self.inject(line)
-        self.end_watches()
+        with self.cond:
+            for w in self._targets(where):
+                w.pending.append(line)
+                w.ending = w.ending or "end"
+            self.cond.notify_all()
 
-    def bookmark(self):
+    def bookmark(self, where=None):
         """A BOOKMARK at the current version into the open watches that
         asked for bookmarks; returns that version."""
         with self.cond:
             rv = self.store.rv
-            for w in self.open_watches:
+            for w in self._targets(where):
                 if w.bookmarks:
                     w.pending.append(self._bookmark_line(w, rv))
             self.cond.notify_all()
@@ -677,19 +704,19 @@ class FakeAPI:
                          "annotations": {
                              "k8s.io/initial-events-end": "true"}}}}) + b"\n"
 
-    def end_watches(self):
-        """End every open watch cleanly (the closing chunk), as a server
+    def end_watches(self, where=None):
+        """End the open watches cleanly (the closing chunk), as a server
         side timeout does, once what is pending is sent."""
-        self._end("end")
+        self._end("end", b"", where)
 
-    def break_watches(self, partial=b""):
-        """Drop every open watch connection without the closing chunk,
+    def break_watches(self, partial=b"", where=None):
+        """Drop the open watch connections without the closing chunk,
         after writing partial (raw bytes, e.g. half a chunk)."""
-        self._end("break", partial)
+        self._end("break", partial, where)
 
-    def _end(self, how, partial=b""):
+    def _end(self, how, partial, where):
         with self.cond:
-            for w in self.open_watches:
+            for w in self._targets(where):
                 w.ending, w.partial = how, partial
             self.cond.notify_all()
 
@@ -985,6 +1012,7 @@ class FakeAPI:
         encoded = b"".join(encode_chunk(c) for c in chunks if c)
         pieces = (self.writes(encoded) if self.writes
                   else [encode_chunk(c) for c in chunks if c])
+        self.write_started = time.monotonic()
         for i, p in enumerate(pieces):
             if i and self.chunk_delay:
                 time.sleep(self.chunk_delay)

@@ -5,6 +5,7 @@ the API-watch tests rely on really happens. Closes with 'N passed, M failed'.
 """
 
 import os
+import random
 import socket
 import ssl
 import subprocess
@@ -209,6 +210,23 @@ class Watching(Base):
         self.assertEqual(chunks[1].count(b"\n"), 1)
         self.assertFalse(chunks[1].endswith(b"\n"))
         self.assertTrue(chunks[2].endswith(b"\n"))
+
+    def test_targeted_by_request(self):
+        a = self.watch(rv=self.api.store.rv)
+        b = self.watch(rv=self.api.store.rv, bookmarks=False)
+        self.api.end_watches(where=lambda r: "allowWatchBookmarks" in r.query)
+        self.assertEqual(a.chunk(), b"")
+        self.api.patch_data("ci", "approvals", {"run-1": "x"})
+        self.assertEqual(next(b.events())[1]["type"], "MODIFIED")
+
+    def test_random_split_keeps_every_byte(self):
+        split = fakeapi.random_split(random.Random(7))
+        for n in (1, 2, 10, 500, 5000):
+            data = bytes(random.Random(n).randrange(256) for _ in range(n))
+            for _ in range(20):
+                chunks = split(data)
+                self.assertEqual(b"".join(chunks), data)
+                self.assertTrue(all(chunks))
 
     def test_split_writes(self):
         self.api.writes = fakeapi.bytewise   # framing split too
