@@ -39,9 +39,10 @@ def check(cond, msg):
 class Registry:
     """The cases of one suite, run in the order they were added.
 
-    A case is fn(*setup()) where setup (given to main) makes what each case
-    needs (a directory, say) and `close(keep)` on it runs afterwards. A case
-    fails by raising Fail or by returning a non-empty list of problems;
+    A case is fn(setup(name)) where setup (given to run) makes what each
+    case needs (a directory, say) and `close(keep)` on it runs afterwards;
+    without setup, fn(). A case fails by raising Fail or by returning a
+    non-empty list of problems (other return values do not count);
     `needs` names what it must have (see main's `have`) or it is skipped.
     """
 
@@ -91,7 +92,7 @@ class Registry:
             ok = False
             try:
                 problems = fn(t) if setup else fn()
-                if problems:
+                if isinstance(problems, list) and problems:
                     raise Fail("; ".join(problems))
                 ok = True
                 took = f" ({time.monotonic() - t0:.1f}s)" if setup else ""

@@ -156,6 +156,13 @@ class Waiter:
         """What breaks the log-line contract in this log ([] when clean)."""
         return log_problems(self.raw_log())
 
+    def check_log(self):
+        """Fails unless every line is approve-step's own, escaped, bounded
+        and valid UTF-8 (no sanitizer or valgrind report)."""
+        problems = self.log_problems()
+        if problems:
+            raise Failure(f"{problems[0]}; log:\n{self.log(4000)}")
+
     # -- the process --------------------------------------------------------
 
     def wait(self, timeout=5.0):
@@ -168,6 +175,19 @@ class Waiter:
                           f" log:\n{self.log(4000)}")
         self.elapsed = time.monotonic() - self.started
         return self.rc
+
+    def expect(self, rc, decision=None, timeout=5.0):
+        """Fails unless it exits rc (with that decision result) and its log
+        keeps the log-line contract."""
+        got = self.wait(timeout)
+        if got != rc:
+            raise Failure(f"exit {got}, expected {rc}; log:\n{self.log(4000)}")
+        if decision is not None:
+            d = self.result("decision")
+            if d != decision:
+                raise Failure(f"result decision {d!r}, expected {decision!r};"
+                              f" log:\n{self.log(4000)}")
+        self.check_log()
 
     def running_after(self, seconds=0.2):
         """Fails unless the process still runs `seconds` later: after a log
