@@ -5,7 +5,8 @@ Each case copies fixtures/cluster.json (real-shaped Tekton and core objects),
 changes what the case needs, runs the plugin with fake/ first on PATH, and
 checks the exit status, the exact kubectl calls (patch and annotate in full),
 the output, and the cluster state the calls left. Prints one PASS/FAIL line
-per case and "N passed, M failed"; exits 1 on any failure.
+per case and "N passed, M failed"; exits 1 on any failure. fixture.py runs
+the plugin and builds the calls it must make.
 """
 
 import json
@@ -15,168 +16,20 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-PLUGIN = os.environ.get("PLUGIN", os.path.join(ROOT, "plugin", "kubectl-approve"))
-FAKE = os.path.join(HERE, "fake")
-FIXTURE = os.path.join(HERE, "fixtures", "cluster.json")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
-# The jsonpath templates the plugin sends (checked verbatim in the calls).
-US = '{"\\x1f"}'
-TR_FIELDS = (
-    "{.metadata.name}" + US + "{.metadata.namespace}" + US + "{.metadata.labels.tekton\\.dev/pipelineRun}" + US
-    + "{.metadata.labels.tekton\\.dev/task}" + US + "{.status.podName}" + US
-    + '{.status.conditions[?(@.type=="Succeeded")].status}' + US
-    + '{.status.conditions[?(@.type=="Succeeded")].reason}' + US
-    + '{.spec.workspaces[?(@.name=="data")].configMap.name}' + US + "{.spec.workspaces[*].configMap.name}" + US
-    + '{.spec.params[?(@.name=="key")].value}' + US + '{.spec.params[?(@.name=="approvals")].value}' + US
-    + '{.spec.params[?(@.name=="approvers")].value}' + US + '{.spec.params[?(@.name=="requester")].value}{"\\n"}'
-)
-WHOAMI = ["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]
-CM_READ = "jsonpath={.metadata.labels.approve-step/gate}" + US + "{.data}"
-NOW = "1727773200"
+from cases import Registry, Skip  # noqa: E402
+from fixture import (CM_READ, FAKE, FIXTURE, KEY_ALICE, NOW, PLUGIN,  # noqa: E402
+                     QUORUM_LOOKUP, TR_FIELDS, WHOAMI, annotate, expect,
+                     find, get_cm, get_pr, get_tr, list_tr_of, no_writes,
+                     patch, run_plugin, set_param, vote_json)
 
-
-def get_tr(name, ns=None):
-    return ["get", "taskruns.tekton.dev", name] + ([f"--namespace={ns}"] if ns else []) + [
-        "--ignore-not-found", "-o", "jsonpath=" + TR_FIELDS]
-
-
-def list_tr_of(pr, ns=None):
-    return ["get", "taskruns.tekton.dev"] + ([f"--namespace={ns}"] if ns else []) + [
-        "-l", f"tekton.dev/pipelineRun={pr}", "-o", "jsonpath={range .items[*]}" + TR_FIELDS + "{end}"]
-
-
-def get_pr(name, ns=None):
-    return ["get", "pipelineruns.tekton.dev", name] + ([f"--namespace={ns}"] if ns else []) + [
-        "--ignore-not-found", "-o", "jsonpath={.metadata.name}"]
-
-
-def get_cm(name, ns):
-    return ["get", "configmap", name, f"--namespace={ns}", "-o", CM_READ]
-
-
-def vote_json(decision, comment):
-    # the plugin's byte layout: {"decision":"...","comment":"..."} with JSON escapes
-    return '{"decision":"%s","comment":%s}' % (decision, json.dumps(comment, ensure_ascii=False))
-
-
-def patch(cm, ns, key, value):
-    body = '{"data":{"%s":%s}}' % (key, json.dumps(value, ensure_ascii=False))
-    return ["patch", "configmap", cm, f"--namespace={ns}", "--type=merge", "-p", body]
-
-
-def annotate(pod, ns):
-    return ["annotate", "pod", pod, f"--namespace={ns}", f"approve-step/nudge={NOW}", "--overwrite"]
-
-
-def find(state, kind, name, ns="ci"):
-    for o in state["items"]:
-        if o["kind"] == kind and o["metadata"]["name"] == name and o["metadata"].get("namespace") == ns:
-            return o
-    raise KeyError(f"{kind} {ns}/{name}")
-
-
-def set_param(tr, name, value):
-    params = tr["spec"].setdefault("params", [])
-    params[:] = [p for p in params if p["name"] != name]
-    if value is not None:
-        params.append({"name": name, "value": value})
-
-
-class Run:
-    def __init__(self, rc, out, err, calls, state):
-        self.rc, self.out, self.err, self.calls, self.state = rc, out, err, calls, state
-
-
-def run_plugin(args, setup=None, path=None, shell=None):
-    tmp = tempfile.mkdtemp(prefix="kubectl-approve-test.")
-    try:
-        with open(FIXTURE, encoding="utf-8") as f:
-            state = json.load(f)
-        if setup:
-            setup(state)
-        state_file = os.path.join(tmp, "state.json")
-        with open(state_file, "w", encoding="utf-8") as f:
-            json.dump(state, f)
-        log = os.path.join(tmp, "calls.log")
-        env = {
-            "PATH": path if path is not None else FAKE + ":/usr/local/bin:/usr/bin:/bin",
-            "FAKE_KUBECTL_STATE": state_file,
-            "FAKE_KUBECTL_LOG": log,
-            "TMPDIR": tmp,
-            "HOME": tmp,
-            "LANG": "C.UTF-8",
-        }
-        cmd = (shell.split() + [PLUGIN]) if shell else [PLUGIN]
-        p = subprocess.run(cmd + args, env=env, capture_output=True, timeout=60)
-        calls = []
-        if os.path.exists(log):
-            with open(log, encoding="utf-8") as f:
-                calls = [json.loads(line) for line in f if line.strip()]
-        with open(state_file, encoding="utf-8") as f:
-            state = json.load(f)
-        leftovers = [n for n in os.listdir(tmp) if n.startswith("kubectl-approve.")]
-        r = Run(p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"), calls, state)
-        r.leftovers = leftovers
-        return r
-    finally:
-        shutil.rmtree(tmp)
-
-
-passed = failed = 0
-
-
-def case(name):
-    def deco(fn):
-        global passed, failed
-        try:
-            problems = fn() or []
-        except Exception as e:  # a broken case is a failed case
-            problems = [f"exception {type(e).__name__}: {e}"]
-        if problems:
-            failed += 1
-            print(f"FAIL {name}: " + "; ".join(problems))
-        else:
-            passed += 1
-            print(f"PASS {name}")
-        return fn
-    return deco
-
-
-def expect(r, rc=0, calls=None, out=None, out_has=(), err_has=(), err_empty=False):
-    p = []
-    if r.rc != rc:
-        p.append(f"exit {r.rc}, want {rc} (stderr: {r.err.strip()!r})")
-    if calls is not None and r.calls != calls:
-        p.append("calls differ:\n    got  " + "\n         ".join(json.dumps(c) for c in r.calls)
-                 + "\n    want " + "\n         ".join(json.dumps(c) for c in calls))
-    if out is not None and r.out != out:
-        p.append(f"stdout {r.out!r}, want {out!r}")
-    for s in out_has:
-        if s not in r.out:
-            p.append(f"stdout lacks {s!r}: {r.out!r}")
-    for s in err_has:
-        if s not in r.err:
-            p.append(f"stderr lacks {s!r}: {r.err!r}")
-    if err_empty and r.err:
-        p.append(f"stderr not empty: {r.err!r}")
-    if getattr(r, "leftovers", None):
-        p.append(f"temporary files left: {r.leftovers}")
-    return p
-
-
-def no_writes(r):
-    return [f"wrote: {c}" for c in r.calls if c and c[0] in ("patch", "annotate")]
-
-
-QUORUM_LOOKUP = [WHOAMI, get_tr("release-42"), list_tr_of("release-42"), get_cm("approve-cm", "ci")]
-KEY_ALICE = "release-42-approval.alice_40example.com"
+CASES = Registry("")
 
 
 # ------------------------------------------------------------------ votes
-@case("approve a PipelineRun: finds its approval TaskRun, patches KEY.NAME, nudges the pod")
-def _():
+@CASES.add("approve a PipelineRun: finds its approval TaskRun, patches KEY.NAME, nudges the pod")
+def approve_a_pipelinerun_finds_its_approval():
     r = run_plugin(["release-42", "-m", "LGTM"])
     value = vote_json("approved", "LGTM")
     p = expect(r, 0, QUORUM_LOOKUP + [patch("approve-cm", "ci", KEY_ALICE, value),
@@ -196,16 +49,16 @@ def _():
     return p
 
 
-@case("approve a TaskRun by name: no PipelineRun lookup, empty comment")
-def _():
+@CASES.add("approve a TaskRun by name: no PipelineRun lookup, empty comment")
+def approve_a_taskrun_by_name_no_pipelinerun():
     r = run_plugin(["release-42-approval"])
     return expect(r, 0, [WHOAMI, get_tr("release-42-approval"), get_cm("approve-cm", "ci"),
                          patch("approve-cm", "ci", KEY_ALICE, vote_json("approved", "")),
                          annotate("release-42-approval-pod", "ci")], err_empty=True)
 
 
-@case("a comment with quotes, backslashes, newlines, tabs, control bytes and UTF-8 is JSON-escaped exactly")
-def _():
+@CASES.add("a comment with quotes, backslashes, newlines, tabs, control bytes and UTF-8 is JSON-escaped exactly")
+def a_comment_with_quotes_backslashes():
     comment = 'He said "no\\go"\nthen\ttabbed\r\x01\x1f\x7f – naïve ✓ <&>'
     r = run_plugin(["release-42-approval", "-m", comment])
     esc = ('"He said \\"no\\\\go\\"\\nthen\\ttabbed\\r\\u0001\\u001f\\u007f – naïve ✓ <&>"')
@@ -221,8 +74,8 @@ def _():
     return p
 
 
-@case("a comment ending in newlines keeps them")
-def _():
+@CASES.add("a comment ending in newlines keeps them")
+def a_comment_ending_in_newlines_keeps_them():
     r = run_plugin(["release-42-approval", "-m", "a\n\n"])
     stored = find(r.state, "ConfigMap", "approve-cm")["data"].get(KEY_ALICE, "{}")
     p = expect(r, 0)
@@ -231,8 +84,8 @@ def _():
     return p
 
 
-@case("refuse: the vote says refused and the summary says the run is refused")
-def _():
+@CASES.add("refuse: the vote says refused and the summary says the run is refused")
+def refuse_the_vote_says_refused_and_the():
     def setup(s):
         s["user"] = "bob@example.com"
     r = run_plugin(["release-42", "--refuse", "--message=not today"], setup)
@@ -243,16 +96,16 @@ def _():
                  "decision: refused by bob@example.com\n"])
 
 
-@case("the second approval reaches the quorum")
-def _():
+@CASES.add("the second approval reaches the quorum")
+def the_second_approval_reaches_the_quorum():
     def setup(s):
         find(s, "ConfigMap", "approve-cm")["data"]["release-42-approval.bob_40example.com"] = "approved"
     r = run_plugin(["release-42"], setup)
     return expect(r, 0, out_has=["decision: approved by alice@example.com, bob@example.com (2 of 2)\n"])
 
 
-@case("the requester's and strangers' votes are shown as not counted")
-def _():
+@CASES.add("the requester's and strangers' votes are shown as not counted")
+def the_requester_s_and_strangers_votes_are():
     def setup(s):
         d = find(s, "ConfigMap", "approve-cm")["data"]
         d["release-42-approval.dave_40example.com"] = "approved"
@@ -264,8 +117,8 @@ def _():
         "  not counted: mallory@example.com (not an approver)\n"])
 
 
-@case("-n NAMESPACE and a key param: the vote goes to KEY.NAME in that namespace")
-def _():
+@CASES.add("-n NAMESPACE and a key param: the vote goes to KEY.NAME in that namespace")
+def n_namespace_and_a_key_param_the_vote():
     def setup(s):
         s["user"] = "carol@example.com"
         find(s, "ConfigMap", "gate", "prod")["data"] = {}
@@ -276,8 +129,8 @@ def _():
                   out_has=["decision: approved by carol@example.com (1 of 1)\n"])
 
 
-@case("--configmap and --key override the TaskRun's")
-def _():
+@CASES.add("--configmap and --key override the TaskRun's")
+def configmap_and_key_override_the_taskrun_s():
     def setup(s):
         cm = json.loads(json.dumps(find(s, "ConfigMap", "approve-cm")))
         cm["metadata"]["name"] = "other-cm"
@@ -289,8 +142,8 @@ def _():
                          annotate("release-42-approval-pod", "ci")])
 
 
-@case("a service account votes under its encoded name")
-def _():
+@CASES.add("a service account votes under its encoded name")
+def a_service_account_votes_under_its():
     sa = "system:serviceaccount:ci:approver-bot"
     def setup(s):
         s["user"] = sa
@@ -303,8 +156,8 @@ def _():
                   out_has=[f"approvals: 1 of 2 ({sa}); still needed: 1 more from alice@example.com\n"])
 
 
-@case("an odd e-mail address (apostrophe, plus, underscore) is encoded byte by byte")
-def _():
+@CASES.add("an odd e-mail address (apostrophe, plus, underscore) is encoded byte by byte")
+def an_odd_e_mail_address_apostrophe_plus():
     user = "o'brien+ci_ops@example.com"
     def setup(s):
         s["user"] = user
@@ -317,8 +170,8 @@ def _():
     return p
 
 
-@case("approvers written with spaces after the commas are read as approve-step reads them")
-def _():
+@CASES.add("approvers written with spaces after the commas are read as approve-step reads them")
+def approvers_written_with_spaces_after_the():
     def setup(s):
         set_param(find(s, "TaskRun", "release-42-approval"), "approvers",
                   " alice@example.com, bob@example.com ,, carol@example.com ")
@@ -327,8 +180,8 @@ def _():
                                  "bob@example.com, carol@example.com\n"])
 
 
-@case("--context, --kubeconfig and --as go to every kubectl call")
-def _():
+@CASES.add("--context, --kubeconfig and --as go to every kubectl call")
+def context_kubeconfig_and_as_go_to_every():
     r = run_plugin(["release-42-approval", "--context", "prod", "--kubeconfig=/k/config", "--as", "bob@example.com"])
     g = ["--context=prod", "--kubeconfig=/k/config", "--as=bob@example.com"]
     key = "release-42-approval.bob_40example.com"
@@ -338,8 +191,8 @@ def _():
                   out_has=["as bob@example.com: wrote " + key])
 
 
-@case("a single-decision run (no quorum params) writes the plain key with the approver")
-def _():
+@CASES.add("a single-decision run (no quorum params) writes the plain key with the approver")
+def a_single_decision_run_no_quorum_params():
     r = run_plugin(["deploy-approval-x7k2p", "-m", "ok"])
     value = '{"decision":"approved","approver":"alice@example.com","comment":"ok"}'
     return expect(r, 0, [WHOAMI, get_tr("deploy-approval-x7k2p"), get_cm("approvals", "ci"),
@@ -349,8 +202,8 @@ def _():
                   err_has=["warning: ConfigMap ci/approvals is not labelled approve-step/gate=true"])
 
 
-@case("a TaskRun without a pod yet: the vote is written, nothing is annotated")
-def _():
+@CASES.add("a TaskRun without a pod yet: the vote is written, nothing is annotated")
+def a_taskrun_without_a_pod_yet_the_vote_is():
     def setup(s):
         del find(s, "TaskRun", "release-42-approval")["status"]["podName"]
     r = run_plugin(["release-42-approval"], setup)
@@ -359,15 +212,15 @@ def _():
                   out_has=["has no pod yet: the step reads the vote when it starts"])
 
 
-@case("a pending word in one's own key may be replaced")
-def _():
+@CASES.add("a pending word in one's own key may be replaced")
+def a_pending_word_in_one_s_own_key_may_be():
     def setup(s):
         find(s, "ConfigMap", "approve-cm")["data"][KEY_ALICE] = "pending"
     return expect(run_plugin(["release-42-approval"], setup), 0)
 
 
-@case("the plugin runs under bash --posix as well")
-def _():
+@CASES.add("the plugin runs under bash --posix as well")
+def the_plugin_runs_under_bash_posix_as_well():
     if not shutil.which("bash"):
         return ["bash not installed"]
     r = run_plugin(["release-42", "-m", "LGTM"], shell="bash --posix")
@@ -376,8 +229,8 @@ def _():
 
 
 # ------------------------------------------------------------------ list
-@case("list: approvals waiting in the current namespace, with keys and votes")
-def _():
+@CASES.add("list: approvals waiting in the current namespace, with keys and votes")
+def list_approvals_waiting_in_the_current():
     def setup(s):
         find(s, "ConfigMap", "approve-cm")["data"].update({
             "release-42-approval.bob_40example.com": '{"decision":"refused","comment":"x"}',
@@ -393,8 +246,8 @@ def _():
                   out=want, err_empty=True)
 
 
-@case("list -A: every namespace")
-def _():
+@CASES.add("list -A: every namespace")
+def list_a_every_namespace():
     r = run_plugin(["list", "-A"])
     want = (
         "TASKRUN                    PIPELINERUN   CONFIGMAP    KEY                     NEEDS                                                                            VOTES\n"
@@ -410,14 +263,14 @@ def _():
     return p
 
 
-@case("list: nothing waiting")
-def _():
+@CASES.add("list: nothing waiting")
+def list_nothing_waiting():
     r = run_plugin(["list", "-n", "empty"])
     return expect(r, 0, out="", err_has=["No approvals waiting in namespace empty."])
 
 
-@case("list: votes that cannot be read are shown as ?")
-def _():
+@CASES.add("list: votes that cannot be read are shown as ?")
+def list_votes_that_cannot_be_read_are_shown():
     def setup(s):
         s["forbid"] = ["get configmaps"]
     r = run_plugin(["list"], setup)
@@ -426,8 +279,8 @@ def _():
 
 
 # ------------------------------------------------------------------ errors
-@case("error: no cluster reachable")
-def _():
+@CASES.add("error: no cluster reachable")
+def error_no_cluster_reachable():
     def setup(s):
         s["unreachable"] = True
     r = run_plugin(["release-42"], setup)
@@ -437,16 +290,16 @@ def _():
                            "hint: no cluster reachable"], out="")
 
 
-@case("error: the cluster has no kubectl auth whoami")
-def _():
+@CASES.add("error: the cluster has no kubectl auth whoami")
+def error_the_cluster_has_no_kubectl_auth():
     def setup(s):
         s["no_whoami"] = True
     r = run_plugin(["release-42"], setup)
     return expect(r, 1, [WHOAMI], err_has=["SelfSubjectReview needs Kubernetes 1.28 or later"])
 
 
-@case("error: Tekton is not installed")
-def _():
+@CASES.add("error: Tekton is not installed")
+def error_tekton_is_not_installed():
     def setup(s):
         s["no_tekton"] = True
     r = run_plugin(["release-42"], setup)
@@ -454,8 +307,8 @@ def _():
                   err_has=['doesn\'t have a resource type "taskruns.tekton.dev"', "hint: is Tekton Pipelines installed"])
 
 
-@case("error: no permission to read TaskRuns")
-def _():
+@CASES.add("error: no permission to read TaskRuns")
+def error_no_permission_to_read_taskruns():
     def setup(s):
         s["forbid"] = ["get taskruns"]
     r = run_plugin(["release-42"], setup)
@@ -465,8 +318,8 @@ def _():
                            "hint: you lack this permission"])
 
 
-@case("error: no permission to patch the ConfigMap: nothing is annotated")
-def _():
+@CASES.add("error: no permission to patch the ConfigMap: nothing is annotated")
+def error_no_permission_to_patch_the():
     def setup(s):
         s["forbid"] = ["patch configmaps"]
     r = run_plugin(["release-42"], setup)
@@ -478,8 +331,8 @@ def _():
     return p
 
 
-@case("error: the admission policy refuses the vote")
-def _():
+@CASES.add("error: the admission policy refuses the vote")
+def error_the_admission_policy_refuses_the():
     def setup(s):
         s["deny_patch"] = "approve-step: key x is the vote of y, not yours"
     r = run_plugin(["release-42"], setup)
@@ -488,8 +341,8 @@ def _():
                            "hint: the approve-step policy refused this write"])
 
 
-@case("warning: the pod cannot be annotated, the vote stands (exit 0)")
-def _():
+@CASES.add("warning: the pod cannot be annotated, the vote stands (exit 0)")
+def warning_the_pod_cannot_be_annotated_the():
     def setup(s):
         s["forbid"] = ["patch pods"]
     r = run_plugin(["release-42"], setup)
@@ -502,22 +355,22 @@ def _():
     return p
 
 
-@case("error: unknown run")
-def _():
+@CASES.add("error: unknown run")
+def error_unknown_run():
     r = run_plugin(["nope"])
     return expect(r, 1, [WHOAMI, get_tr("nope"), list_tr_of("nope"), get_pr("nope")],
                   err_has=["error: no TaskRun or PipelineRun named nope in the current namespace"], out="")
 
 
-@case("error: unknown run in a named namespace")
-def _():
+@CASES.add("error: unknown run in a named namespace")
+def error_unknown_run_in_a_named_namespace():
     r = run_plugin(["nope", "--namespace", "prod"])
     return expect(r, 1, [WHOAMI, get_tr("nope", "prod"), list_tr_of("nope", "prod"), get_pr("nope", "prod")],
                   err_has=["no TaskRun or PipelineRun named nope in namespace prod"])
 
 
-@case("error: a PipelineRun without TaskRuns yet")
-def _():
+@CASES.add("error: a PipelineRun without TaskRuns yet")
+def error_a_pipelinerun_without_taskruns_yet():
     def setup(s):
         s["items"] = [o for o in s["items"] if o["metadata"].get("labels", {}).get("tekton.dev/pipelineRun") != "release-42"]
     r = run_plugin(["release-42"], setup)
@@ -525,8 +378,8 @@ def _():
                   err_has=["PipelineRun release-42 has no TaskRun yet"])
 
 
-@case("error: a PipelineRun whose approval has finished")
-def _():
+@CASES.add("error: a PipelineRun whose approval has finished")
+def error_a_pipelinerun_whose_approval_has():
     def setup(s):
         c = find(s, "TaskRun", "release-42-approval")["status"]["conditions"][0]
         c.update(status="False", reason="Failed")
@@ -537,8 +390,8 @@ def _():
     return p + no_writes(r)
 
 
-@case("error: a PipelineRun with two approvals waiting asks for the TaskRun")
-def _():
+@CASES.add("error: a PipelineRun with two approvals waiting asks for the TaskRun")
+def error_a_pipelinerun_with_two_approvals():
     def setup(s):
         tr = json.loads(json.dumps(find(s, "TaskRun", "release-42-approval")))
         tr["metadata"]["name"] = "release-42-second-approval"
@@ -548,23 +401,23 @@ def _():
                                  "release-42-second-approval; name the TaskRun, e.g. kubectl approve release-42-approval"]) + no_writes(r)
 
 
-@case("error: a finished TaskRun")
-def _():
+@CASES.add("error: a finished TaskRun")
+def error_a_finished_taskrun():
     r = run_plugin(["release-41-approval"])
     return expect(r, 1, [WHOAMI, get_tr("release-41-approval")],
                   err_has=["TaskRun ci/release-41-approval has already finished (Succeeded): nothing waits for a vote"])
 
 
-@case("error: the requester cannot approve their own run")
-def _():
+@CASES.add("error: the requester cannot approve their own run")
+def error_the_requester_cannot_approve_their():
     def setup(s):
         s["user"] = "dave@example.com"
     r = run_plugin(["release-42"], setup)
     return expect(r, 1, QUORUM_LOOKUP, err_has=["you (dave@example.com) requested this run: your vote would not count"])
 
 
-@case("error: a user who is not an approver")
-def _():
+@CASES.add("error: a user who is not an approver")
+def error_a_user_who_is_not_an_approver():
     def setup(s):
         s["user"] = "eve@example.com"
     r = run_plugin(["release-42"], setup)
@@ -573,16 +426,16 @@ def _():
                            "(alice@example.com,bob@example.com,carol@example.com): your vote would not count"])
 
 
-@case("error: a second vote (a vote is final)")
-def _():
+@CASES.add("error: a second vote (a vote is final)")
+def error_a_second_vote_a_vote_is_final():
     def setup(s):
         find(s, "ConfigMap", "approve-cm")["data"][KEY_ALICE] = '{"decision":"approved","comment":""}'
     r = run_plugin(["release-42", "--refuse"], setup)
     return expect(r, 1, QUORUM_LOOKUP, err_has=[f"{KEY_ALICE} in ConfigMap ci/approve-cm already holds 'approved': a vote is final"])
 
 
-@case("error: a single-decision run on a gated ConfigMap")
-def _():
+@CASES.add("error: a single-decision run on a gated ConfigMap")
+def error_a_single_decision_run_on_a_gated():
     def setup(s):
         find(s, "ConfigMap", "approvals")["metadata"]["labels"] = {"approve-step/gate": "true"}
     r = run_plugin(["deploy-approval-x7k2p"], setup)
@@ -591,21 +444,21 @@ def _():
                            "policy lets nobody write"])
 
 
-@case("error: a key with a dot on a gated ConfigMap")
-def _():
+@CASES.add("error: a key with a dot on a gated ConfigMap")
+def error_a_key_with_a_dot_on_a_gated():
     r = run_plugin(["release-42-approval", "--key", "release.42"])
     return expect(r, 1, [WHOAMI, get_tr("release-42-approval"), get_cm("approve-cm", "ci")],
                   err_has=["the key 'release.42' contains a dot"])
 
 
-@case("error: a key that is no ConfigMap key")
-def _():
+@CASES.add("error: a key that is no ConfigMap key")
+def error_a_key_that_is_no_configmap_key():
     r = run_plugin(["release-42-approval", "--key", "a/b"])
     return expect(r, 1, [WHOAMI, get_tr("release-42-approval")], err_has=["the key 'a/b' is not a ConfigMap key"])
 
 
-@case("error: a TaskRun with several ConfigMaps and no workspace data")
-def _():
+@CASES.add("error: a TaskRun with several ConfigMaps and no workspace data")
+def error_a_taskrun_with_several_configmaps():
     def setup(s):
         find(s, "TaskRun", "release-42-approval")["spec"]["workspaces"] = [
             {"name": "a", "configMap": {"name": "cm-a"}}, {"name": "b", "configMap": {"name": "cm-b"}}]
@@ -614,8 +467,8 @@ def _():
                   err_has=["binds several ConfigMaps (cm-a cm-b) and none to the workspace data: name one with --configmap"])
 
 
-@case("error: the ConfigMap does not exist")
-def _():
+@CASES.add("error: the ConfigMap does not exist")
+def error_the_configmap_does_not_exist():
     def setup(s):
         s["items"] = [o for o in s["items"] if o["metadata"]["name"] != "approve-cm"]
     r = run_plugin(["release-42-approval"], setup)
@@ -623,8 +476,8 @@ def _():
                   err_has=['cannot read ConfigMap ci/approve-cm: Error from server (NotFound): configmaps "approve-cm" not found'])
 
 
-@case("error: kubectl is not on PATH")
-def _():
+@CASES.add("error: kubectl is not on PATH")
+def error_kubectl_is_not_on_path():
     tmp = tempfile.mkdtemp()
     try:
         for tool in ("sh", "awk", "mktemp", "cat", "grep", "rm", "date"):
@@ -637,8 +490,8 @@ def _():
     return expect(r, 1, [], err_has=["kubectl not found on PATH"])
 
 
-@case("-- makes list a run name")
-def _():
+@CASES.add("-- makes list a run name")
+def makes_list_a_run_name():
     r = run_plugin(["--", "list"])
     return expect(r, 1, [WHOAMI, get_tr("list"), list_tr_of("list"), get_pr("list")],
                   err_has=["no TaskRun or PipelineRun named list"])
@@ -654,15 +507,15 @@ for args, msg in [
     (["list", "-A", "-n", "x"], "-n and -A exclude each other"),
 ]:
     def make(args=args, msg=msg):
-        @case(f"usage error: {' '.join(args) or '(no arguments)'}")
-        def _():
+        @CASES.add(f"usage error: {' '.join(args) or '(no arguments)'}")
+        def usage_error_join_args_or_no_arguments():
             r = run_plugin(args)
             return expect(r, 2, [], err_has=[msg, "Run 'kubectl approve --help' for usage."], out="")
     make()
 
 
-@case("--help and --version")
-def _():
+@CASES.add("--help and --version")
+def help_and_version():
     h = run_plugin(["--help"])
     v = run_plugin(["--version"])
     p = expect(h, 0, [], out_has=["kubectl approve RUN [--refuse] [-m COMMENT] [-n NAMESPACE] [--configmap NAME]",
@@ -670,16 +523,13 @@ def _():
     return p + expect(v, 0, [], out="kubectl-approve 0.1.0\n")
 
 
-@case("shellcheck: the plugin is clean")
-def _():
+@CASES.add("shellcheck: the plugin is clean")
+def shellcheck_the_plugin_is_clean():
     sc = shutil.which("shellcheck")
     if not sc:
         return ["shellcheck not installed (Debian: apt-get install shellcheck)"]
     p = subprocess.run([sc, "-s", "sh", PLUGIN], capture_output=True, text=True)
     return [p.stdout.strip()] if p.returncode else []
-
-
-skipped = 0
 
 
 def real_kubectl():
@@ -694,49 +544,50 @@ def real_kubectl():
 
 
 REAL = real_kubectl()
-if REAL is None:
-    skipped += 1
-    print("SKIP the stand-in's jsonpath answers as a real kubectl does (no real kubectl; set REAL_KUBECTL)")
-else:
-    @case(f"the stand-in's jsonpath answers as a real kubectl does ({REAL})")
-    def _():
-        import importlib.machinery
-        import importlib.util
-        loader = importlib.machinery.SourceFileLoader("fake_kubectl", os.path.join(FAKE, "kubectl"))
-        spec = importlib.util.spec_from_loader("fake_kubectl", loader)
-        fake = importlib.util.module_from_spec(spec)
-        loader.exec_module(fake)
-        with open(FIXTURE, encoding="utf-8") as f:
-            objs = json.load(f)["items"]
-        cm_extra = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "odd", "namespace": "ci"},
-                    "data": {"k.x": '{"decision":"approved","comment":"<a> & \\"b\\" \\u2028 é\\n"}', "e": ""}}
-        templates = {
-            "TaskRun": [TR_FIELDS],
-            "ConfigMap": [CM_READ[len("jsonpath="):], "{.data}"],
-            "PipelineRun": ["{.metadata.name}"],
-            "Pod": ["{.metadata.name}{.status.podName}"],
-        }
-        problems = []
-        tmp = tempfile.mkdtemp()
-        try:
-            for i, o in enumerate(objs + [cm_extra]):
-                path = os.path.join(tmp, f"{i}.json")
-                with open(path, "w", encoding="utf-8") as f:
-                    json.dump(o, f)
-                for t in templates.get(o["kind"], []):
-                    p = subprocess.run([REAL, "annotate", "--local", "-f", path, "approve-step/check=1",
-                                        "-o", "jsonpath=" + t], capture_output=True, env={"PATH": "/usr/bin:/bin",
-                                                                                          "HOME": tmp})
-                    if p.returncode:
-                        problems.append(f"real kubectl failed: {p.stderr.decode()[:200]}")
-                        continue
-                    want = p.stdout.decode()
-                    got = fake.jsonpath(t, o)
-                    if got != want:
-                        problems.append(f"{o['kind']} {o['metadata']['name']} {t[:40]}...: stand-in {got!r}, real {want!r}")
-        finally:
-            shutil.rmtree(tmp)
-        return problems
 
-print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
-sys.exit(1 if failed else 0)
+
+@CASES.add("the stand-in's jsonpath answers as a real kubectl does" + (f" ({REAL})" if REAL else ""))
+def stand_in_jsonpath_matches_kubectl():
+    if REAL is None:
+        raise Skip("no real kubectl; set REAL_KUBECTL")
+    import importlib.machinery
+    import importlib.util
+    loader = importlib.machinery.SourceFileLoader("fake_kubectl", os.path.join(FAKE, "kubectl"))
+    spec = importlib.util.spec_from_loader("fake_kubectl", loader)
+    fake = importlib.util.module_from_spec(spec)
+    loader.exec_module(fake)
+    with open(FIXTURE, encoding="utf-8") as f:
+        objs = json.load(f)["items"]
+    cm_extra = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "odd", "namespace": "ci"},
+                "data": {"k.x": '{"decision":"approved","comment":"<a> & \\"b\\" \\u2028 é\\n"}', "e": ""}}
+    templates = {
+        "TaskRun": [TR_FIELDS],
+        "ConfigMap": [CM_READ[len("jsonpath="):], "{.data}"],
+        "PipelineRun": ["{.metadata.name}"],
+        "Pod": ["{.metadata.name}{.status.podName}"],
+    }
+    problems = []
+    tmp = tempfile.mkdtemp()
+    try:
+        for i, o in enumerate(objs + [cm_extra]):
+            path = os.path.join(tmp, f"{i}.json")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(o, f)
+            for t in templates.get(o["kind"], []):
+                p = subprocess.run([REAL, "annotate", "--local", "-f", path, "approve-step/check=1",
+                                    "-o", "jsonpath=" + t], capture_output=True, env={"PATH": "/usr/bin:/bin",
+                                                                                      "HOME": tmp})
+                if p.returncode:
+                    problems.append(f"real kubectl failed: {p.stderr.decode()[:200]}")
+                    continue
+                want = p.stdout.decode()
+                got = fake.jsonpath(t, o)
+                if got != want:
+                    problems.append(f"{o['kind']} {o['metadata']['name']} {t[:40]}...: stand-in {got!r}, real {want!r}")
+    finally:
+        shutil.rmtree(tmp)
+    return problems
+
+
+if __name__ == "__main__":
+    sys.exit(CASES.main(__doc__))
