@@ -53,21 +53,6 @@ enum verdict decision_word(const char *word, size_t len)
 	return VERDICT_UNKNOWN;
 }
 
-const char *verdict_name(enum verdict v)
-{
-	switch (v) {
-	case VERDICT_APPROVED:
-		return "approved";
-	case VERDICT_REFUSED:
-		return "refused";
-	case VERDICT_PENDING:
-		return "pending";
-	case VERDICT_UNKNOWN:
-		break;
-	}
-	return "unknown";
-}
-
 /* Copies a JSON string member, if it is one, bounded. */
 static void copy_field(const cJSON *obj, const char *name, char *out,
 		       size_t *out_len)

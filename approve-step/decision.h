@@ -2,6 +2,8 @@
 #ifndef APPROVE_STEP_DECISION_H
 #define APPROVE_STEP_DECISION_H
 
+#include "verdict.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -9,13 +11,6 @@
 #define DECISION_FILE_MAX (1024 * 1024)
 /* Raw bytes kept of "approver" and "comment"; outputs bound them further. */
 #define DECISION_FIELD_MAX 4096
-
-enum verdict {
-	VERDICT_PENDING,  /* a pending word, or empty */
-	VERDICT_APPROVED,
-	VERDICT_REFUSED,
-	VERDICT_UNKNOWN,  /* not a decision: a typo, bad JSON, binary data */
-};
 
 struct decision {
 	enum verdict verdict;
@@ -35,9 +30,6 @@ void decision_parse(const char *buf, size_t len, struct decision *d);
 
 /* The verdict a word (any case, surrounding white space) stands for. */
 enum verdict decision_word(const char *word, size_t len);
-
-/* "approved", "refused", "pending" or "unknown". */
-const char *verdict_name(enum verdict v);
 
 /* The accepted words, for messages: "approved, approve, success". */
 extern const char decision_approve_words[];

@@ -10,6 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+/*
+ * False once stderr turned out to be closed with no /dev/null to stand in
+ * (log_guard_std_fds): for the whole run, so that no log line ever lands
+ * in a file we opened.
+ */
 static bool log_enabled = true;
 
 void log_guard_std_fds(void)

@@ -32,7 +32,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
  */
 const char *log_quote(char buf[LOG_VALUE_MAX], const char *value, size_t len);
 
-/* Joins n names with ", " into out, cut and marked to fit; returns the length. */
+/* Joins n names with ", " into out, cut and marked to fit; returns its length. */
 size_t log_join(char out[LOG_VALUE_MAX], const char *const *names, int n);
 
 #endif

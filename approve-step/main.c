@@ -92,7 +92,7 @@ int main(int argc, char **argv)
 		goto out;
 	if (!watch_open(&watch, opts.dir, &signals))
 		goto out;
-	if (opts.poll_ms == POLL_AUTO)
+	if (opts.poll_ms == OPTIONS_POLL_AUTO)
 		opts.poll_ms = watch.remote_fs ? REMOTE_POLL_MS : 0;
 
 	report_start(&opts, &watch);

@@ -100,7 +100,7 @@ static bool all_chars_in(const char *s, const char *extra)
 	return true;
 }
 
-bool valid_key(const char *s)
+bool options_valid_key(const char *s)
 {
 	size_t len = strlen(s);
 	return len >= 1 && len <= 253 && all_chars_in(s, "-._") &&
@@ -132,9 +132,9 @@ static bool parse_approvers(char *list, struct options *opts)
 			*--end = '\0';
 		if (*name == '\0')
 			continue;
-		if (opts->approvers_len == APPROVERS_MAX) {
+		if (opts->approvers_len == OPTIONS_APPROVERS_MAX) {
 			log_error("--approvers: more than %d names",
-				  APPROVERS_MAX);
+				  OPTIONS_APPROVERS_MAX);
 			return false;
 		}
 		opts->approvers[opts->approvers_len++] = name;
@@ -162,7 +162,7 @@ static bool set_option(int opt, char *arg, struct options *opts)
 		       usage_error("--dir", arg, "a directory");
 	case OPT_KEY:
 		opts->key = arg;
-		return valid_key(arg) ||
+		return options_valid_key(arg) ||
 		       usage_error("--key", arg,
 				   "a ConfigMap key: letters, digits, '-', "
 				   "'_', '.', not starting with '..'");
@@ -189,11 +189,11 @@ static bool set_option(int opt, char *arg, struct options *opts)
 		       usage_error("--namespace", arg, "a namespace name");
 	case OPT_POLL_INTERVAL:
 		if (*arg == '\0') {
-			opts->poll_ms = POLL_AUTO;
+			opts->poll_ms = OPTIONS_POLL_AUTO;
 			return true;
 		}
 		return (duration_parse(arg, &opts->poll_ms) &&
-			(opts->poll_ms == 0 || opts->poll_ms >= POLL_MIN_MS)) ||
+			(opts->poll_ms == 0 || opts->poll_ms >= OPTIONS_POLL_MIN_MS)) ||
 		       usage_error("--poll-interval", arg,
 				   "0 or a duration of at least 100ms");
 	case OPT_APPROVALS:
@@ -201,7 +201,7 @@ static bool set_option(int opt, char *arg, struct options *opts)
 		opts->approvals = strtol(arg, &end, 10);
 		return (is_digits(arg, strlen(arg)) && errno == 0 &&
 			*end == '\0' && opts->approvals >= 1 &&
-			opts->approvals <= APPROVERS_MAX) ||
+			opts->approvals <= OPTIONS_APPROVERS_MAX) ||
 		       usage_error("--approvals", arg,
 				   "a whole number from 1 to 64");
 	case OPT_APPROVERS:
@@ -247,7 +247,7 @@ enum options_result options_parse(int argc, char **argv, struct options *opts)
 	*opts = (struct options){
 		.key = "status",
 		.timeout_ms = 24 * 3600 * 1000,
-		.poll_ms = POLL_AUTO,
+		.poll_ms = OPTIONS_POLL_AUTO,
 		.approvals = 1,
 	};
 	opterr = 0; /* our own messages, in our log format */

@@ -6,10 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define APPROVERS_MAX 64
+#define OPTIONS_APPROVERS_MAX 64
 /* Below this a re-read loop would be busy polling, which we exist to avoid. */
-#define POLL_MIN_MS 100
-#define POLL_AUTO (-1)
+#define OPTIONS_POLL_MIN_MS 100
+#define OPTIONS_POLL_AUTO (-1)
 
 struct options {
 	const char *dir;
@@ -19,9 +19,9 @@ struct options {
 	const char *results_dir; /* NULL: no results */
 	const char *configmap;	 /* NULL: not known, only for hints */
 	const char *namespace;
-	int64_t poll_ms; /* POLL_AUTO, 0 (never) or an interval */
+	int64_t poll_ms; /* OPTIONS_POLL_AUTO, 0 (never) or an interval */
 	long approvals;
-	const char *approvers[APPROVERS_MAX];
+	const char *approvers[OPTIONS_APPROVERS_MAX];
 	int approvers_len;
 	const char *requester; /* NULL: anyone may vote */
 };
@@ -35,6 +35,6 @@ enum options_result options_parse(int argc, char **argv, struct options *opts);
 bool options_vote_mode(const struct options *opts);
 
 /* A ConfigMap key: [-._a-zA-Z0-9]{1,253}, not "." and not starting "..". */
-bool valid_key(const char *s);
+bool options_valid_key(const char *s);
 
 #endif

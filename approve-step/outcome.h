@@ -1,4 +1,7 @@
-/* How the wait ended: the one result the last log line, the Tekton results and the exit code are made from. */
+/*
+ * How the wait ended: the one result that the last log line, the Tekton
+ * results and the exit code are made from.
+ */
 #ifndef APPROVE_STEP_OUTCOME_H
 #define APPROVE_STEP_OUTCOME_H
 

@@ -1,4 +1,4 @@
-/* Read one key of the watched directory by its name, safely, whatever sits there. */
+/* Reads one key of the watched directory by name, safely, whatever is there. */
 #ifndef APPROVE_STEP_READFILE_H
 #define APPROVE_STEP_READFILE_H
 

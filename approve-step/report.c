@@ -145,10 +145,16 @@ static void report_decided(const char *word, const struct outcome *out,
 				: "");
 }
 
+/*
+ * What ended a wait no one decided (timeout, cancel): the last log line,
+ * and the comment result. Static because the results point into it until
+ * main has written them.
+ */
+static char ending_note[128];
+
 void report_outcome(const struct options *opts, const struct outcome *out,
 		    struct results *r)
 {
-	static char note[128];
 	char waited[32], limit[32];
 
 	duration_format(waited, sizeof(waited), out->waited_ms / 1000 * 1000);
@@ -169,22 +175,23 @@ void report_outcome(const struct options *opts, const struct outcome *out,
 		return;
 	case OUTCOME_TIMEOUT:
 		r->decision = opts->approve_on_timeout ? "approved" : "timeout";
-		snprintf(note, sizeof(note), "no decision within %s: %s "
-			 "(--on-timeout %s)", limit,
+		snprintf(ending_note, sizeof(ending_note),
+			 "no decision within %s: %s (--on-timeout %s)", limit,
 			 opts->approve_on_timeout ? "approved" : "refused",
 			 opts->approve_on_timeout ? "approve" : "refuse");
 		break;
 	case OUTCOME_CANCELLED:
 		r->decision = "cancelled";
-		snprintf(note, sizeof(note), "cancelled by %s after %s: refused",
+		snprintf(ending_note, sizeof(ending_note),
+			 "cancelled by %s after %s: refused",
 			 signal_name(out->signo), waited);
 		break;
 	case OUTCOME_FAILED:
 		r->decision = NULL;
 		return;
 	}
-	log_info("%s", note);
+	log_info("%s", ending_note);
 	r->approver_len = 0;
-	r->comment = note;
-	r->comment_len = strlen(note);
+	r->comment = ending_note;
+	r->comment_len = strlen(ending_note);
 }

@@ -67,8 +67,8 @@ static bool write_result(int dir_fd, const char *name, const char *value)
 
 bool results_write(int dir_fd, const struct results *r)
 {
-	char approver[RESULT_APPROVER_MAX];
-	char comment[RESULT_COMMENT_MAX];
+	char approver[RESULTS_APPROVER_MAX];
+	char comment[RESULTS_COMMENT_MAX];
 	char waited[24];
 	bool ok = true;
 

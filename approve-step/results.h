@@ -11,11 +11,12 @@
 #include <stdint.h>
 
 #define RESULTS_TOTAL_MAX 3072
-#define RESULT_APPROVER_MAX 1000 /* escaped bytes, including a cut mark */
-#define RESULT_COMMENT_MAX 2000
+#define RESULTS_APPROVER_MAX 1000 /* escaped bytes, including a cut mark */
+#define RESULTS_COMMENT_MAX 2000
 
 struct results {
-	const char *decision; /* approved, refused, timeout, cancelled */
+	/* approved, refused, timeout, cancelled; NULL: write no results */
+	const char *decision;
 	const char *approver; /* raw; escaped and bounded when written */
 	size_t approver_len;
 	const char *comment;

@@ -19,7 +19,7 @@ struct seen {
 	const char *where;
 	/* Ends every state line: "" for the volume, " (through the API)". */
 	const char *via;
-	uint64_t last_state;		    /* fingerprint last logged */
+	uint64_t last_state;		    /* fingerprint last logged; 0: none */
 	uint64_t warned[SEEN_REMEMBERED]; /* fingerprints warned about */
 	unsigned warned_next;
 	struct seen_item {

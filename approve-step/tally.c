@@ -140,7 +140,7 @@ void tally_add(struct tally *t, const char *name, const struct content *c)
 		t->no = *v;
 		t->refused = true;
 	} else if (v->verdict == VERDICT_APPROVED) {
-		if (t->yes_kept < APPROVERS_MAX)
+		if (t->yes_kept < OPTIONS_APPROVERS_MAX)
 			t->yes[t->yes_kept++] = *v;
 		t->approvals++;
 	}
@@ -179,7 +179,7 @@ static void log_progress(struct tally *t, const struct tally_vote *const *yes,
 			 int n)
 {
 	char names[LOG_VALUE_MAX], shown[LOG_VALUE_MAX];
-	const char *voters[APPROVERS_MAX];
+	const char *voters[OPTIONS_APPROVERS_MAX];
 	uint64_t fp = seen_fingerprint(SEED_PROGRESS, &n, sizeof(n));
 	size_t len;
 
@@ -197,7 +197,7 @@ static void log_progress(struct tally *t, const struct tally_vote *const *yes,
 
 enum verdict tally_end(struct tally *t, struct decision *d)
 {
-	const struct tally_vote *yes[APPROVERS_MAX], *no = &t->no;
+	const struct tally_vote *yes[OPTIONS_APPROVERS_MAX], *no = &t->no;
 
 	/* Entry order is arbitrary: name the voters in a stable order. */
 	qsort(t->yes, (size_t)t->yes_kept, sizeof(t->yes[0]), by_voter);

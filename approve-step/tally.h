@@ -49,7 +49,7 @@ struct tally {
 	struct tally_vote current;
 	struct tally_vote no; /* the first counted refusal */
 	bool refused;
-	struct tally_vote yes[APPROVERS_MAX];
+	struct tally_vote yes[OPTIONS_APPROVERS_MAX];
 	int yes_kept;
 	long approvals;
 };

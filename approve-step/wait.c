@@ -75,17 +75,17 @@ static bool wait_once(struct watch *w, int64_t wake_at, struct outcome *out)
 	/* watch_wait: < 0 waits without limit; a wake time passed is 0. */
 	switch (watch_wait(w, ms < 0 && wake_at != NEVER ? 0 : ms,
 			   &out->signo)) {
-	case WAKE_CHANGED:
-	case WAKE_TIMER:
+	case WATCH_CHANGED:
+	case WATCH_TIMER:
 		return true;
-	case WAKE_SIGNAL:
+	case WATCH_SIGNAL:
 		out->kind = OUTCOME_CANCELLED;
 		return false;
-	case WAKE_GONE:
+	case WATCH_GONE:
 		log_dir_gone(w);
 		out->kind = OUTCOME_FAILED;
 		return false;
-	case WAKE_ERROR:
+	case WATCH_ERROR:
 		break;
 	}
 	out->kind = OUTCOME_FAILED;

@@ -146,10 +146,10 @@ bool watch_open(struct watch *w, const char *path, const sigset_t *signals)
 }
 
 /* Reads every queued event; reports whether the directory itself went. */
-static enum wake drain_events(struct watch *w)
+static enum watch_wake drain_events(struct watch *w)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	enum wake wake = WAKE_CHANGED;
+	enum watch_wake wake = WATCH_CHANGED;
 
 	for (;;) {
 		ssize_t n = read(w->inotify_fd, buf, sizeof(buf));
@@ -160,12 +160,12 @@ static enum wake drain_events(struct watch *w)
 		if (n <= 0) {
 			log_error("read inotify events: %s",
 				  n < 0 ? strerror(errno) : "end of file");
-			return WAKE_ERROR;
+			return WATCH_ERROR;
 		}
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *ev = (const void *)p;
 			if (ev->wd == w->wd && (ev->mask & GONE_MASK))
-				wake = WAKE_GONE;
+				wake = WATCH_GONE;
 			else if (ev->mask & IN_Q_OVERFLOW)
 				log_warn("inotify event queue overflowed: "
 					 "re-reading");
@@ -196,7 +196,7 @@ static bool read_signal(struct watch *w, int *signo)
 	return true;
 }
 
-enum wake watch_wait(struct watch *w, int64_t timeout_ms, int *signo)
+enum watch_wake watch_wait(struct watch *w, int64_t timeout_ms, int *signo)
 {
 	struct pollfd fds[2] = {
 		{.fd = w->signal_fd, .events = POLLIN},
@@ -211,19 +211,19 @@ enum wake watch_wait(struct watch *w, int64_t timeout_ms, int *signo)
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		log_error("poll: %s", strerror(errno));
-		return WAKE_ERROR;
+		return WATCH_ERROR;
 	}
 	if (n == 0)
-		return WAKE_TIMER;
+		return WATCH_TIMER;
 	if ((fds[0].revents & POLLIN) && read_signal(w, signo))
-		return WAKE_SIGNAL;
+		return WATCH_SIGNAL;
 	if (fds[1].revents & POLLIN) {
-		enum wake wake = drain_events(w);
+		enum watch_wake wake = drain_events(w);
 		/* Events can be lost (queue overflow): check the path too. */
-		return wake == WAKE_CHANGED && !watch_same_dir(w) ? WAKE_GONE
+		return wake == WATCH_CHANGED && !watch_same_dir(w) ? WATCH_GONE
 								  : wake;
 	}
-	return WAKE_CHANGED;
+	return WATCH_CHANGED;
 }
 
 void watch_close(struct watch *w)

@@ -15,19 +15,19 @@ struct watch {
 	const char *path;
 	dev_t dev;      /* the directory watched, to notice a replacement */
 	ino_t ino;
-	int inotify_fd;
+	int inotify_fd; /* -1: not open */
 	int wd;
-	int signal_fd;
+	int signal_fd; /* -1: not open */
 	/* Non-NULL when the file system gives no events for remote writes. */
 	const char *remote_fs;
 };
 
-enum wake {
-	WAKE_CHANGED, /* something in the directory changed: re-read */
-	WAKE_TIMER,   /* the timeout given to watch_wait ran out */
-	WAKE_SIGNAL,  /* a cancelling signal arrived */
-	WAKE_GONE,    /* the directory was deleted, moved or unmounted */
-	WAKE_ERROR,   /* poll or read failed; already logged */
+enum watch_wake {
+	WATCH_CHANGED, /* something in the directory changed: re-read */
+	WATCH_TIMER,   /* the timeout given to watch_wait ran out */
+	WATCH_SIGNAL,  /* a cancelling signal arrived */
+	WATCH_GONE,    /* the directory was deleted, moved or unmounted */
+	WATCH_ERROR,   /* poll or read failed; already logged */
 };
 
 /*
@@ -36,8 +36,8 @@ enum wake {
  */
 bool watch_open(struct watch *w, const char *path, const sigset_t *signals);
 
-/* Waits at most timeout_ms (< 0: no limit). *signo is set on WAKE_SIGNAL. */
-enum wake watch_wait(struct watch *w, int64_t timeout_ms, int *signo);
+/* Waits at most timeout_ms (< 0: no limit). *signo is set on WATCH_SIGNAL. */
+enum watch_wake watch_wait(struct watch *w, int64_t timeout_ms, int *signo);
 
 /* False once the path no longer names the directory being watched. */
 bool watch_same_dir(const struct watch *w);

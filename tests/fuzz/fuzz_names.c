@@ -1,8 +1,8 @@
 /*
  * Names from outside: file names in the watched directory (vote files
- * KEY.NAME, decoded by voter_name_decode), --key (valid_key) and user
+ * KEY.NAME, decoded by voter_name_decode), --key (options_valid_key) and user
  * names (voter_name_encode). Checks, besides the sanitizers:
- *  - valid_key accepts exactly [-._a-zA-Z0-9]{1,253}, not "." nor "..*";
+ *  - options_valid_key accepts exactly [-._a-zA-Z0-9]{1,253}, not "." nor "..*";
  *  - decoding accepts exactly the encodings (one spelling per user, so
  *    nobody can vote twice under two spellings), and decode(x) encodes
  *    back to x;
@@ -93,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = '\0';
 
-	CHECK(valid_key(s) == ref_valid_key(s));
+	CHECK(options_valid_key(s) == ref_valid_key(s));
 
 	/* Decode: exactly the encodings, bounded by outsz. */
 	out = malloc(outsz);
@@ -129,7 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (strlen(out) + 7 <= 253) {
 			char key[256];
 			snprintf(key, sizeof(key), "status.%s", out);
-			CHECK(valid_key(key));
+			CHECK(options_valid_key(key));
 		}
 	}
 	free(out);

@@ -1,4 +1,4 @@
-/* Durations: every value a user might type, good and bad, and how they read back. */
+/* Durations: every value a user might type, good and bad; how they read back. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Log lines: one prefixed line each, values quoted and bounded, names joined. */
+/* Log lines: one prefixed line each, values quoted, names joined. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

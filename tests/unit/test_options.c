@@ -13,23 +13,23 @@ static void keys(void **state)
 {
 	char long_key[300];
 	(void)state;
-	assert_true(valid_key("status"));
-	assert_true(valid_key("run-1.approval_x"));
-	assert_true(valid_key(".hidden"));
-	assert_false(valid_key(""));
-	assert_false(valid_key("."));
-	assert_false(valid_key(".."));
-	assert_false(valid_key("..data"));
-	assert_false(valid_key("a/b"));
-	assert_false(valid_key("../x"));
-	assert_false(valid_key("a b"));
-	assert_false(valid_key("caf\xc3\xa9"));
+	assert_true(options_valid_key("status"));
+	assert_true(options_valid_key("run-1.approval_x"));
+	assert_true(options_valid_key(".hidden"));
+	assert_false(options_valid_key(""));
+	assert_false(options_valid_key("."));
+	assert_false(options_valid_key(".."));
+	assert_false(options_valid_key("..data"));
+	assert_false(options_valid_key("a/b"));
+	assert_false(options_valid_key("../x"));
+	assert_false(options_valid_key("a b"));
+	assert_false(options_valid_key("caf\xc3\xa9"));
 	memset(long_key, 'a', 253);
 	long_key[253] = '\0';
-	assert_true(valid_key(long_key));
+	assert_true(options_valid_key(long_key));
 	long_key[253] = 'a';
 	long_key[254] = '\0';
-	assert_false(valid_key(long_key));
+	assert_false(options_valid_key(long_key));
 }
 
 /* Runs options_parse on a NULL-terminated argument list. */
@@ -57,7 +57,7 @@ static void defaults(void **state)
 	assert_false(o.approve_on_timeout);
 	assert_null(o.results_dir);
 	assert_null(o.configmap);
-	assert_int_equal(o.poll_ms, POLL_AUTO);
+	assert_int_equal(o.poll_ms, OPTIONS_POLL_AUTO);
 	assert_int_equal(o.approvals, 1);
 	assert_false(options_vote_mode(&o));
 }
@@ -104,7 +104,7 @@ static void empty_means_unset(void **state)
 	assert_null(o.namespace);
 	assert_null(o.requester);
 	assert_int_equal(o.approvers_len, 0);
-	assert_int_equal(o.poll_ms, POLL_AUTO);
+	assert_int_equal(o.poll_ms, OPTIONS_POLL_AUTO);
 	assert_false(options_vote_mode(&o));
 }
 

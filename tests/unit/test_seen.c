@@ -1,4 +1,4 @@
-/* The log-once memory: new states, warnings once, vote entries tracked up to a bound. */
+/* The log-once memory: new states, warnings once, entries up to a bound. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

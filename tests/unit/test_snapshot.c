@@ -1,4 +1,4 @@
-/* The volume's votes: read from the kubelet's ..data snapshot, or DIR itself. */
+/* The volume's votes: from the kubelet's ..data snapshot, or DIR itself. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

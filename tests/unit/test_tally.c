@@ -1,4 +1,4 @@
-/* The vote rule on entries handed to it: quorum, refusal, who may vote, logs. */
+/* The vote rule on entries handed to it: quorum, refusal, who, logs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -109,7 +109,7 @@ static void requester_may_not_approve(void **state)
 	assert_string_equal(d.approver, "bob");
 }
 
-/* Each vote and the progress logged once per change, with the source's ending. */
+/* Votes and progress logged once per change, with the source's ending. */
 static void logs_changes_once(void **state)
 {
 	const char *const one[] = {"run-1.alice", "approved", "run-1.bob", "",
