@@ -1,0 +1,218 @@
+// How approve-step and kubectl-approve read an approval: the TaskRun's gate
+// params, the vote keys and their encoding, the count. No DOM, no network:
+// console.js draws what these functions return.
+
+// A ConfigMap key part for a user name: every byte outside [-.a-zA-Z0-9]
+// becomes _xx (UTF-8 bytes, lowercase hex), as the plugin's encode_name.
+export function encodeName(name) {
+  let out = '';
+  for (const b of new TextEncoder().encode(name)) {
+    const c = String.fromCharCode(b);
+    out += /^[-.a-zA-Z0-9]$/.test(c) ? c : '_' + b.toString(16).padStart(2, '0');
+  }
+  return out;
+}
+
+// The user name a vote key part stands for; '' unless canonically encoded.
+export function decodeName(enc) {
+  const bytes = [];
+  for (let i = 0; i < enc.length; i++) {
+    const c = enc[i];
+    if (/^[-.a-zA-Z0-9]$/.test(c)) { bytes.push(c.charCodeAt(0)); continue; }
+    const hex = enc.slice(i + 1, i + 3);
+    if (c !== '_' || !/^[0-9a-f]{2}$/.test(hex)) return '';
+    const n = parseInt(hex, 16);
+    if (n === 0 || /^[-.a-zA-Z0-9]$/.test(String.fromCharCode(n))) return '';
+    bytes.push(n);
+    i += 2;
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array(bytes));
+  } catch {
+    return '';
+  }
+}
+
+// TEXT as a JSON string literal, byte for byte as the plugin's json_string:
+// \\ \" \n \t \r, other controls as \u00xx, DEL as \u007f, the rest as is.
+export function jsonString(text) {
+  let out = '"';
+  for (const ch of text) {
+    const n = ch.codePointAt(0);
+    if (ch === '\\') out += '\\\\';
+    else if (ch === '"') out += '\\"';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\t') out += '\\t';
+    else if (ch === '\r') out += '\\r';
+    else if (n < 32 || n === 127) out += '\\u' + n.toString(16).padStart(4, '0');
+    else out += ch;
+  }
+  return out + '"';
+}
+
+const WORDS = {
+  approved: 'approved', approve: 'approved', success: 'approved',
+  refused: 'refused', refuse: 'refused', rejected: 'refused', reject: 'refused', denied: 'refused',
+  '': 'pending', init: 'pending', pending: 'pending', notifying: 'pending', notified: 'pending', waiting: 'pending',
+};
+const word = (w) => WORDS[String(w).trim().toLowerCase()] || 'unknown';
+
+// A key's value: {decision: approved|refused|pending|unknown, comment}.
+export function readVote(value) {
+  const w = word(value);
+  if (w !== 'unknown') return { decision: w, comment: '' };
+  try {
+    const o = JSON.parse(value);
+    if (o && typeof o === 'object' && typeof o.decision === 'string') {
+      return { decision: word(o.decision), comment: typeof o.comment === 'string' ? o.comment : '' };
+    }
+  } catch { /* not JSON: an unknown value */ }
+  return { decision: 'unknown', comment: '' };
+}
+
+const param = (tr, name) => {
+  const p = (tr.spec?.params || []).find((x) => x.name === name);
+  return p && typeof p.value === 'string' ? p.value : '';
+};
+const condition = (tr) => (tr.status?.conditions || []).find((c) => c.type === 'Succeeded') || {};
+const CTX_NAME = '$(context.taskRun.name)';
+
+// Whether a TaskRun is an approval gate, as `kubectl approve list` decides:
+// bound to a ConfigMap, and of the approve-step Task or with a quorum param.
+export function isApproval(tr) {
+  const cms = (tr.spec?.workspaces || []).filter((w) => w.configMap);
+  const labels = tr.metadata?.labels || {};
+  return cms.length > 0 && (labels['tekton.dev/task'] === 'approve-step' ||
+    param(tr, 'approvals') !== '' || param(tr, 'approvers') !== '' || param(tr, 'requester') !== '');
+}
+
+export const isRunning = (tr) => !['True', 'False'].includes(condition(tr).status);
+
+// Whole seconds or a Go duration (h, m, s, ms), as approve-step's --timeout.
+export function parseDuration(text) {
+  const s = String(text).trim();
+  if (/^[0-9]+$/.test(s)) return Number(s);
+  const re = /([0-9]+)(ms|h|m|s)/gy;
+  let total = 0;
+  let m;
+  let end = 0;
+  while ((m = re.exec(s))) {
+    total += Number(m[1]) * { h: 3600, m: 60, s: 1, ms: 0.001 }[m[2]];
+    end = re.lastIndex;
+  }
+  return s !== '' && end === s.length ? total : null;
+}
+
+// Everything the page needs to know about one approval TaskRun.
+export function describeRun(tr) {
+  const labels = tr.metadata.labels || {};
+  const ws = tr.spec?.workspaces || [];
+  const data = ws.find((w) => w.name === 'data' && w.configMap);
+  const cmws = ws.filter((w) => w.configMap);
+  const bound = data || (cmws.length === 1 ? cmws[0] : null);
+  let key = param(tr, 'key') || tr.metadata.name;
+  if (key.includes(CTX_NAME)) key = key.replace(CTX_NAME, tr.metadata.name);
+  const approvals = param(tr, 'approvals') || '1';
+  const approvers = [];
+  for (const a of param(tr, 'approvers').split(',')) {
+    const t = a.replace(/^ +| +$/g, '');
+    if (t !== '' && !approvers.includes(t)) approvers.push(t);
+  }
+  const requester = param(tr, 'requester');
+  const vote = approvals !== '1' || approvers.length > 0 || requester !== '';
+  const step = (tr.status?.steps || []).find((s) => s.running || s.terminated);
+  const since = step?.running?.startedAt || tr.status?.startTime || tr.metadata.creationTimestamp;
+  const timeout = parseDuration(param(tr, 'timeout') || '86400');
+  const results = Object.fromEntries((tr.status?.results || tr.status?.taskResults || [])
+    .map((r) => [r.name, typeof r.value === 'string' ? r.value : JSON.stringify(r.value)]));
+  return {
+    uid: tr.metadata.uid, name: tr.metadata.name, namespace: tr.metadata.namespace,
+    pipelineRun: labels['tekton.dev/pipelineRun'] || '',
+    task: labels['tekton.dev/pipelineTask'] || labels['tekton.dev/task'] || '',
+    pod: tr.status?.podName || '', configMap: bound ? bound.configMap.name : '',
+    remapped: !!(bound && (bound.configMap.items?.length || bound.subPath)),
+    configMaps: cmws.map((w) => w.configMap.name), key, approvals, approvers, requester,
+    mode: vote ? 'vote' : 'plain', since, timeout, onTimeout: param(tr, 'on-timeout') || 'refuse',
+    runTimeout: tr.spec?.timeout ? parseDuration(tr.spec.timeout) : null,
+    running: isRunning(tr), condition: condition(tr), results,
+    finishedAt: tr.status?.completionTime || condition(tr).lastTransitionTime || '',
+    params: (tr.spec?.params || []).map((p) => [p.name, typeof p.value === 'string' ? p.value : JSON.stringify(p.value)]),
+  };
+}
+
+// The count of the votes in DATA (a ConfigMap's data) for RUN, as approve-step
+// counts: refused once a counted vote refuses, approved once `approvals`
+// distinct counted voters approve.
+export function tally(run, data) {
+  const need = Math.max(1, parseInt(run.approvals, 10) || 1);
+  if (run.mode === 'plain') {
+    const v = run.key in data ? readVote(data[run.key]) : { decision: 'absent', comment: '' };
+    const decided = ['approved', 'refused'].includes(v.decision) ? v.decision : null;
+    return { need: 1, approved: decided === 'approved' ? ['?'] : [], refused: [], decided, votes: [], left: [], plain: v };
+  }
+  const prefix = run.key + '.';
+  const votes = [];
+  for (const k of Object.keys(data).filter((x) => x.startsWith(prefix)).sort()) {
+    const voter = decodeName(k.slice(prefix.length));
+    if (voter === '') continue;
+    const v = readVote(data[k]);
+    let why = '';
+    if (!['approved', 'refused'].includes(v.decision)) why = v.decision === 'pending' ? 'no decision yet' : 'not a decision';
+    else if (run.requester !== '' && voter === run.requester) why = 'the requester';
+    else if (run.approvers.length > 0 && !run.approvers.includes(voter)) why = 'not an approver';
+    votes.push({ voter, key: k, ...v, counted: why === '', why });
+  }
+  const approved = votes.filter((v) => v.counted && v.decision === 'approved').map((v) => v.voter);
+  const refused = votes.filter((v) => v.counted && v.decision === 'refused').map((v) => v.voter);
+  const decided = refused.length ? 'refused' : approved.length >= need ? 'approved' : null;
+  const done = new Set(votes.filter((v) => ['approved', 'refused'].includes(v.decision)).map((v) => v.voter));
+  const left = run.approvers.filter((a) => !done.has(a) && a !== run.requester);
+  return { need, approved, refused, decided, votes, left };
+}
+
+// Why USER's vote on RUN would not count or cannot be written, or '' if it
+// can: the plugin's checks, in its order, plus a binding that remaps keys.
+export function whyNot(run, user, cm) {
+  if (!run.running) return 'This approval has finished.';
+  if (!run.configMap) {
+    return run.configMaps.length > 1
+      ? `The TaskRun binds several ConfigMaps (${run.configMaps.join(', ')}) and none to the workspace "data": use kubectl approve --configmap.`
+      : 'The TaskRun binds no ConfigMap to a workspace: there is nowhere to vote.';
+  }
+  if (run.remapped) {
+    return `The TaskRun's workspace maps chosen keys of ConfigMap ${run.configMap} (items or subPath): the step may read other keys than the ones you would write. Do not vote; ask the pipeline's owner to bind the ConfigMap whole.`;
+  }
+  if (run.key.includes('$(')) return `The key "${run.key}" is not resolved: vote with kubectl approve --key.`;
+  if (!/^[-._a-zA-Z0-9]+$/.test(run.key) || run.key === '.' || run.key.startsWith('..')) {
+    return `The key "${run.key}" is not a ConfigMap key: vote with kubectl approve --key.`;
+  }
+  if (!/^[0-9]+$/.test(run.approvals)) return `The TaskRun has approvals "${run.approvals}", not a number.`;
+  if (!cm) return '';
+  const gated = cm.metadata?.labels?.['approve-step/gate'] === 'true';
+  if (run.mode === 'vote') {
+    if (run.key.includes('.') && gated) {
+      return `The key "${run.key}" contains a dot: under the approve-step policy nobody can vote on it. Ask the pipeline's owner to set a key without dots.`;
+    }
+    if (user === run.requester) return `You (${user}) requested this run: your vote would not count.`;
+    if (run.approvers.length && !run.approvers.includes(user)) {
+      return `You (${user}) are not among the approvers (${run.approvers.join(', ')}): your vote would not count.`;
+    }
+  } else if (gated) {
+    return 'This run takes a single decision in a plain key, which the approve-step policy lets nobody write: the pipeline needs approvers, a requester or approvals above 1.';
+  }
+  const field = voteField(run, user);
+  const mine = field in (cm.data || {}) ? readVote(cm.data[field]).decision : 'absent';
+  if (mine === 'approved' || mine === 'refused') return `You already voted: ${mine}. A vote is final.`;
+  if (mine === 'unknown') return `Your key ${field} already holds a value that is no decision word: a vote is final.`;
+  return '';
+}
+
+export const voteField = (run, user) => (run.mode === 'vote' ? `${run.key}.${encodeName(user)}` : run.key);
+
+// The merge patch the plugin sends for a vote, as the same bytes.
+export function votePatch(run, user, decision, comment) {
+  const value = run.mode === 'vote'
+    ? `{"decision":"${decision}","comment":${jsonString(comment)}}`
+    : `{"decision":"${decision}","approver":${jsonString(user)},"comment":${jsonString(comment)}}`;
+  return `{"data":{"${voteField(run, user)}":${jsonString(value)}}}`;
+}
