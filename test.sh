@@ -2,7 +2,8 @@
 # Builds approve-step and runs every test: unit and integration tests on
 # the meson build, again under ASan+UBSan and valgrind, against the static
 # musl build and the container image, the README's two commands on a fresh
-# Debian root, the catalog, docs and policy checks, the fuzzers, the stress and
+# Debian root, the catalog, docs and policy checks, the plugin and its
+# browser console (Debian's Chromium), the fuzzers, the stress and
 # bad-input tests, and a short benchmark. Each step installs only the
 # Debian packages it needs (step_packages).
 #
@@ -12,7 +13,7 @@ set -u
 cd "$(dirname "$0")"
 . tools/deps.sh
 
-STEPS="unit asan valgrind static image fresh catalog docs policy plugin fuzz stress badinput bench"
+STEPS="unit asan valgrind static image fresh catalog docs policy plugin console fuzz stress badinput bench"
 ALL_STEPS="$STEPS"
 
 # What each step needs besides the build's packages, so that a step run
@@ -29,6 +30,10 @@ step_packages() {
 	docs) echo libcmocka-dev python3-yaml ;;
 	catalog) echo libcmocka-dev yamllint python3-yaml python3-jsonschema python3-kubernetes ;;
 	plugin) echo shellcheck ;;
+	# Debian's Chromium for the browser; kubectl's own package only where
+	# there is no kubectl (Debian's is old: 1.20 serves the console, but
+	# has no `auth whoami` for the plugin's vote in the same test)
+	console) echo chromium openssl "$(command -v kubectl >/dev/null 2>&1 || echo kubernetes-client)" ;;
 	fuzz) echo clang libclang-rt-14-dev ;;
 	stress) echo libcmocka-dev util-linux ;;
 	badinput) echo libcmocka-dev strace util-linux ;;
@@ -86,6 +91,7 @@ step_catalog() { tests/catalog/run.sh; }
 step_docs() { setup build && python3 tests/docs/check.py --binary "$PWD/build/approve-step/approve-step" --self-test; }
 step_policy() { tests/policy/run.sh; }
 step_plugin() { tests/plugin/run.sh; }
+step_console() { tests/console/run.sh; }
 step_fuzz() { tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"; }
 step_stress() { setup build && APPROVE_STEP_BIN="$PWD/build/approve-step/approve-step" python3 tests/stress/run.py; }
 step_badinput() { setup build && APPROVE_STEP_BIN="$PWD/build/approve-step/approve-step" python3 tests/badinput/run.py; }
@@ -105,7 +111,7 @@ done
 # shellcheck disable=SC2086 # word splitting of the package lists is intended
 need_packages $BUILD_PACKAGES $packages || exit 1
 case " $STEPS " in
-*" policy "*) command -v npm >/dev/null 2>&1 || need_packages nodejs npm || exit 1 ;;
+*" policy "* | *" console "*) command -v npm >/dev/null 2>&1 || need_packages nodejs npm || exit 1 ;;
 esac
 
 passed=0

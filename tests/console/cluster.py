@@ -1,0 +1,363 @@
+#!/usr/bin/env python3
+"""The cluster behind the console's browser tests: tests/lib/fakeapi.py (TLS,
+tokens, get/list/watch/merge patch) holding realistic Tekton objects, with
+what an approver's cluster adds in front of the store:
+
+- SelfSubjectReview (`kubectl auth whoami`) for each user's token;
+- the approve-step vote policy on labelled ConfigMaps (a user writes only
+  their own KEY.NAME, once), denied as the API server words a
+  ValidatingAdmissionPolicy's denial;
+- failures a test arms: any status and message for chosen requests.
+
+It writes a kubeconfig with one context per user, prints one JSON line
+{"kubeconfig": ..., "url": ...} and then answers JSON commands on stdin, one
+per line, with one JSON line each (see COMMANDS).
+"""
+
+import copy
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.environ.get("FAKEAPI_LIB", os.path.join(HERE, "..", "lib")))
+import fakeapi  # noqa: E402
+
+T0 = "2024-10-01T09:00:00Z"
+USERS = {
+    "alice": ("alice@example.com", ["release-approvers"]),
+    "bob": ("bob@example.com", ["release-approvers"]),
+    "carol": ("carol@example.com", ["release-approvers"]),
+    "dave": ("dave@example.com", ["developers"]),
+    "erin": ("erin@example.com", ["developers"]),
+    "frank": ("frank@example.com", []),  # no Role at all: 403 on everything
+}
+POLICY = "ValidatingAdmissionPolicy 'approve-step-votes' with binding 'approve-step-votes-binding' denied request: "
+
+
+def ts(minutes):
+    """T0 plus MINUTES, as the API server writes times."""
+    t = time.gmtime(time.mktime(time.strptime(T0, "%Y-%m-%dT%H:%M:%SZ")) + minutes * 60)
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", t)
+
+
+def labels(pr, task, pipeline_task):
+    out = {"app.kubernetes.io/managed-by": "tekton-pipelines", "tekton.dev/task": task,
+           "tekton.dev/taskRun": None}
+    if pr:
+        out.update({"tekton.dev/pipeline": "release", "tekton.dev/pipelineRun": pr,
+                    "tekton.dev/pipelineTask": pipeline_task, "tekton.dev/memberOf": "tasks"})
+    return out
+
+
+def taskrun(ns, name, pr, params, cm="approve-cm", start=5, task="approve-step", done=None, workspace=None):
+    """An approve-step TaskRun as Tekton v1 writes it: running, or DONE =
+    (reason, status, minutes, results)."""
+    lab = labels(pr, task, "approval")
+    lab["tekton.dev/taskRun"] = name
+    tr = {
+        "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
+        "metadata": {"name": name, "namespace": ns, "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, ns + "/" + name)),
+                     "creationTimestamp": ts(start - 1), "generation": 1, "labels": lab,
+                     "annotations": {"pipeline.tekton.dev/release": "v0.65.0"}},
+        "spec": {"params": [{"name": k, "value": v} for k, v in params],
+                 "serviceAccountName": "default", "taskRef": {"kind": "Task", "name": task},
+                 "timeout": "48h0m0s",
+                 "workspaces": [workspace or {"name": "data", "configMap": {"name": cm}}]},
+        "status": {"podName": name + "-pod", "startTime": ts(start),
+                   "conditions": [{"type": "Succeeded", "status": "Unknown", "reason": "Running",
+                                   "message": "Not all Steps in the Task have finished executing",
+                                   "lastTransitionTime": ts(start)}],
+                   "steps": [{"name": "wait", "container": "step-wait",
+                              "running": {"startedAt": ts(start)}}]},
+    }
+    if pr:
+        tr["metadata"]["ownerReferences"] = [{"apiVersion": "tekton.dev/v1", "kind": "PipelineRun", "name": pr,
+                                              "controller": True, "blockOwnerDeletion": True,
+                                              "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, ns + "/pr/" + pr))}]
+    if done:
+        finish(tr, *done)
+    return tr
+
+
+def finish(tr, reason, status, minutes, results):
+    tr["status"]["conditions"] = [{"type": "Succeeded", "status": status, "reason": reason,
+                                   "message": "All Steps have completed executing" if status == "True"
+                                   else "\"step-wait\" exited with code 1",
+                                   "lastTransitionTime": ts(minutes)}]
+    tr["status"]["completionTime"] = ts(minutes)
+    tr["status"]["results"] = [{"name": k, "type": "string", "value": v} for k, v in results]
+    tr["status"]["steps"] = [{"name": "wait", "container": "step-wait",
+                              "terminated": {"exitCode": 0 if status == "True" else 1, "reason": "Completed",
+                                             "startedAt": tr["status"]["startTime"], "finishedAt": ts(minutes)}}]
+    return tr
+
+
+def pipelinerun(ns, name, requester):
+    return {"apiVersion": "tekton.dev/v1", "kind": "PipelineRun",
+            "metadata": {"name": name, "namespace": ns, "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, ns + "/pr/" + name)),
+                         "creationTimestamp": T0, "labels": {"tekton.dev/pipeline": "release"}},
+            "spec": {"pipelineRef": {"name": "release"}, "params": [{"name": "requester", "value": requester}],
+                     "timeouts": {"pipeline": "48h0m0s"},
+                     "workspaces": [{"name": "approvals", "configMap": {"name": "approve-cm"}}]},
+            "status": {"startTime": T0, "conditions": [{"type": "Succeeded", "status": "Unknown", "reason": "Running",
+                                                        "lastTransitionTime": ts(1)}]}}
+
+
+def pod(ns, name, taskrun_name):
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": ns, "creationTimestamp": ts(5),
+                         "labels": {"tekton.dev/taskRun": taskrun_name},
+                         "annotations": {"tekton.dev/ready": "READY"}},
+            "spec": {"containers": [{"name": "step-wait", "image": "ghcr.io/approve-step/approve-step:0.1.0"}],
+                     "restartPolicy": "Never"},
+            "status": {"phase": "Running"}}
+
+
+def vote(decision, comment):
+    return json.dumps({"decision": decision, "comment": comment}, separators=(",", ":"), ensure_ascii=False)
+
+
+INJECT = '<img src=x onerror="document.title=\'pwned\'">'
+QUORUM = [("timeout", "24h"), ("configmap", "approve-cm"), ("approvals", "2"),
+          ("approvers", "alice@example.com, bob@example.com, carol@example.com"),
+          ("requester", "dave@example.com")]
+
+
+def objects():
+    """(resource, object) in creation order: the fixture every case starts from."""
+    gate = {"approve-step/gate": "true"}
+    out = [
+        ("pipelineruns", pipelinerun("ci", "release-42", "dave@example.com")),
+        ("taskruns", taskrun("ci", "release-42-build", "release-42", [("revision", "4f2a9c1")], task="build",
+                             workspace={"name": "source", "emptyDir": {}},
+                             done=("Succeeded", "True", 4, []))),
+        ("taskruns", taskrun("ci", "release-42-approval", "release-42", QUORUM, start=5)),
+        ("pods", pod("ci", "release-42-approval-pod", "release-42-approval")),
+        ("pipelineruns", pipelinerun("ci", "hotfix-7", "dave@example.com")),
+        ("taskruns", taskrun("ci", "hotfix-7-approval", "hotfix-7",
+                             [("timeout", "2h"), ("on-timeout", "refuse"), ("approvals", "2"),
+                              ("requester", "dave@example.com")], start=35)),
+        ("pods", pod("ci", "hotfix-7-approval-pod", "hotfix-7-approval")),
+        ("taskruns", taskrun("ci", "release-41-approval", "release-41", QUORUM, start=-60,
+                             done=("Succeeded", "True", 30, [("decision", "approved"),
+                                                             ("approver", "alice@example.com,bob@example.com"),
+                                                             ("comment", "alice@example.com: ship it; bob@example.com: ok"),
+                                                             ("waited-seconds", "5400")]))),
+        ("configmaps", {"metadata": {"name": "approve-cm", "namespace": "ci", "labels": gate,
+                                     "creationTimestamp": "2024-09-01T08:00:00Z"},
+                        "data": {"release-41-approval.alice_40example.com": vote("approved", "ship it"),
+                                 "release-41-approval.bob_40example.com": vote("approved", "ok"),
+                                 "hotfix-7-approval.carol_40example.com": vote("approved", "Checked the diff; LGTM"),
+                                 "hotfix-7-approval.dave_40example.com": vote("approved", "my own fix, looks fine")}}),
+        # a namespace whose run and votes carry markup
+        ("taskruns", taskrun("lab", "exp-1-approval", "exp-1",
+                             [("approvals", "2"), ("reason", INJECT), ("requester", "dave@example.com")], start=10)),
+        ("pods", pod("lab", "exp-1-approval-pod", "exp-1-approval")),
+        ("configmaps", {"metadata": {"name": "approve-cm", "namespace": "lab", "labels": gate},
+                        "data": {"exp-1-approval.carol_40example.com": vote("approved", INJECT)}}),
+        # a namespace with nothing waiting
+        ("configmaps", {"metadata": {"name": "approve-cm", "namespace": "quiet", "labels": gate}, "data": {}}),
+    ]
+    return out
+
+
+def encode(name):
+    return "".join(c if re.match(r"[-.a-zA-Z0-9]$", c) else "_%02x" % b
+                   for b in name.encode() for c in [chr(b)])
+
+
+PENDING = re.compile(r"(?i)^[ \t\r\n]*(init|pending|notifying|notified|waiting)?[ \t\r\n]*$")
+
+
+def policy(user, old, patch):
+    """The vote policy's message for a merge patch of a labelled ConfigMap, or None."""
+    old_data = old.get("data") or {}
+    new = fakeapi.merge_patch(old, patch)
+    if (old.get("metadata", {}).get("labels") or {}).get("approve-step/gate") != "true":
+        return None
+    new_data = new.get("data") or {}
+    changed = sorted(k for k in set(old_data) | set(new_data) if old_data.get(k) != new_data.get(k))
+    me = encode(user)
+    for k in changed:
+        if k.find(".") < 1:
+            return f"approve-step: key {k} is not a vote: in a ConfigMap labelled approve-step/gate=true only votes KEY.NAME may be written (KEY without a dot, NAME your encoded user name)"
+    for k in changed:
+        if k[k.index(".") + 1:] != me:
+            return f"approve-step: key {k} is the vote of {k[k.index('.') + 1:]}, not yours: as {user} you may only write KEY.{me} (KEY without a dot)"
+    for k in changed:
+        if k in old_data and not PENDING.match(old_data[k]):
+            return f"approve-step: vote {k} already holds a decision and cannot be changed or removed: a decision is final"
+    return None
+
+
+def resources(group_version, kinds):
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": [
+        {"name": plural, "singularName": kind.lower(), "namespaced": namespaced, "kind": kind,
+         "verbs": verbs or ["create", "delete", "get", "list", "patch", "update", "watch"]}
+        for plural, kind, namespaced, verbs in kinds]}
+
+
+def group(name, version):
+    gv = {"groupVersion": f"{name}/{version}", "version": version}
+    return {"name": name, "versions": [gv], "preferredVersion": gv}
+
+
+# Legacy discovery, as much as kubectl (the plugin's calls) asks for.
+DISCOVERY = {
+    "/api": {"kind": "APIVersions", "versions": ["v1"],
+             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]},
+    "/apis": {"kind": "APIGroupList", "apiVersion": "v1",
+              "groups": [group("authentication.k8s.io", "v1"), group("tekton.dev", "v1")]},
+    "/api/v1": resources("v1", [("configmaps", "ConfigMap", True, None), ("pods", "Pod", True, None)]),
+    "/apis/tekton.dev/v1": resources("tekton.dev/v1", [("taskruns", "TaskRun", True, None),
+                                                       ("pipelineruns", "PipelineRun", True, None)]),
+    "/apis/authentication.k8s.io/v1": resources("authentication.k8s.io/v1", [
+        ("selfsubjectreviews", "SelfSubjectReview", False, ["create"]),
+        ("tokenreviews", "TokenReview", False, ["create"])]),
+}
+
+
+def raw(code, obj):
+    body = fakeapi.go_json(obj)
+    return (f"HTTP/1.1 {code} {fakeapi.REASONS.get(code, 'Unknown')}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+
+
+class Cluster:
+    def __init__(self):
+        self.certs = fakeapi.Certs()
+        tokens = {f"token-{k}": v[0] for k, v in USERS.items()}
+        self.api = fakeapi.FakeAPI(self.certs, tokens=tokens)
+        self.failures = []  # armed: {method, path (regex), status, message, reason, times}
+        self.log = []  # admission outcomes: (user, path, message or None)
+        for key, (user, _) in USERS.items():
+            if key != "frank":
+                for res in fakeapi.KINDS:
+                    self.api.grant(user, {"get", "list", "watch", "patch", "create", "update"}, res)
+        self.api.on_request = self.front
+        self.reset()
+
+    def reset(self):
+        self.api.end_watches()
+        self.api.store = fakeapi.Store()
+        self.failures = []
+        for res, obj in objects():
+            self.api.store.create(res, obj["metadata"]["namespace"], obj)
+
+    def front(self, req):
+        """What the API server does before the store: authentication
+        (fakeapi's), SelfSubjectReview, armed failures, admission."""
+        auth = req.headers.get("authorization", "")
+        user = self.api.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
+        if user is None:
+            return None  # fakeapi answers 401
+        for f in self.failures:
+            if f["times"] and req.method == f["method"] and re.search(f["path"], req.path):
+                f["times"] -= 1
+                req.user = user
+                return raw(f["status"], fakeapi.status(f["status"], f.get("reason", "Forbidden"), f["message"]))
+        if req.method == "GET" and req.path in DISCOVERY:
+            req.user = user
+            return raw(200, DISCOVERY[req.path])
+        if req.method == "POST" and req.path == "/apis/authentication.k8s.io/v1/selfsubjectreviews":
+            groups = next(g for u, g in USERS.values() if u == user) + ["system:authenticated"]
+            req.user = user
+            return raw(201, {"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
+                             "metadata": {"creationTimestamp": None},
+                             "status": {"userInfo": {"username": user, "groups": groups}}})
+        m = re.match(r"^/api/v1/namespaces/([^/]+)/configmaps/([^/]+)$", req.path)
+        if req.method == "PATCH" and m:
+            old = self.api.store.get("configmaps", m.group(1), m.group(2))
+            try:
+                patch = json.loads(req.body or b"null")
+            except ValueError:
+                return None
+            message = old and isinstance(patch, dict) and policy(user, old, patch)
+            self.log.append([user, req.path, message or None])
+            if message:
+                req.user = user
+                return raw(403, fakeapi.status(403, "Forbidden", f'configmaps "{m.group(2)}" is forbidden: {POLICY}{message}',
+                                               {"name": m.group(2), "kind": "configmaps"}))
+        return None
+
+    def kubeconfig(self, path):
+        import base64
+        ca = base64.b64encode(open(self.api.ca_path, "rb").read()).decode()
+        cfg = {"apiVersion": "v1", "kind": "Config", "preferences": {},
+               "clusters": [{"name": "fake", "cluster": {"server": self.api.url, "certificate-authority-data": ca}}],
+               "users": [{"name": k, "user": {"token": f"token-{k}"}} for k in USERS],
+               "contexts": [{"name": k, "context": {"cluster": "fake", "user": k, "namespace": "ci"}} for k in USERS],
+               "current-context": "alice"}
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+
+    # -- commands: {"op": NAME, ...} -> JSON-able answer
+    def cmd_reset(self, c):
+        self.reset()
+        return True
+
+    def cmd_get(self, c):
+        return self.api.store.get(c["resource"], c["ns"], c["name"])
+
+    def cmd_patch(self, c):
+        return self.api.store.patch(c["resource"], c["ns"], c["name"], c["patch"])
+
+    def cmd_create(self, c):
+        return self.api.store.create(c["resource"], c["object"]["metadata"]["namespace"], c["object"])
+
+    def cmd_finish(self, c):
+        """Ends a TaskRun as Tekton does when the step exits."""
+        tr = self.api.store.get("taskruns", c["ns"], c["name"])
+        finish(tr, c["reason"], c["status"], c.get("minutes", 70), c["results"])
+        return self.api.store.update("taskruns", c["ns"], c["name"], tr)
+
+    def cmd_fail(self, c):
+        self.failures.append({"times": 1, **c})
+        return True
+
+    def cmd_requests(self, c):
+        return [{"method": r.method, "path": r.path, "query": r.query, "user": r.user, "status": r.status,
+                 "body": (r.body or b"").decode("utf-8", "replace")} for r in self.api.requests]
+
+    def cmd_end_watches(self, c):
+        self.api.end_watches()
+        return True
+
+    def cmd_expire(self, c):
+        self.api.store.expire()
+        return True
+
+    def cmd_admission(self, c):
+        return self.log
+
+
+def main():
+    cluster = Cluster()
+    cluster.api.start()
+    tmp = tempfile.mkdtemp(prefix="console-cluster-")
+    kubeconfig = os.path.join(tmp, "kubeconfig")
+    cluster.kubeconfig(kubeconfig)
+    print(json.dumps({"kubeconfig": kubeconfig, "url": cluster.api.url, "users": {k: v[0] for k, v in USERS.items()}}),
+          flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        c = json.loads(line)
+        try:
+            out = {"ok": getattr(cluster, "cmd_" + c["op"])(c)}
+        except Exception as e:  # the test shows it
+            out = {"error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(out), flush=True)
+    cluster.api.stop()
+    cluster.certs.cleanup()
+    os.remove(kubeconfig)
+    os.rmdir(tmp)
+
+
+if __name__ == "__main__":
+    main()
