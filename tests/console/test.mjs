@@ -77,7 +77,7 @@ function run(args, env = {}) {
 
 function request(port, p, { method = 'GET', host } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: p, method, headers: host ? { Host: host } : {} }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, path: p, method, agent: false, headers: host ? { Host: host } : {} }, (res) => {
       let body = '';
       res.on('data', (d) => { body += d; });
       res.on('end', () => resolve({ status: res.statusCode, body }));
