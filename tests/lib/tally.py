@@ -17,16 +17,18 @@ class Tally:
     def _print(self, text):
         print(text, file=self.out, flush=True)
 
-    def ok(self, label, notes=()):
-        self.passed += 1
+    def ok(self, label, notes=(), n=1):
+        """n: how many things passed (a suite may count sequences, not
+        lines)."""
+        self.passed += n
         self._print(f"PASS {label}")
         for note in notes:
             self._print(f"    {indent(note)}")
 
-    def fail(self, label, problems=()):
+    def fail(self, label, problems=(), n=1):
         """problems: one string (shown after the label) or a list (one
         indented line each)."""
-        self.failed += 1
+        self.failed += n
         if isinstance(problems, str):
             self._print(f"FAIL {label}: {indent(problems)}")
             return
