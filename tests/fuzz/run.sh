@@ -112,19 +112,13 @@ for h in $harnesses; do
 done
 wait
 
-passed=0
-failed=0
+# shellcheck source=tests/lib/checks.sh
+. "$here/../lib/checks.sh"
 for h in $harnesses; do
 	if [ -f "$out/log/$h.result" ]; then
-		cat "$out/log/$h.result"
-		case $(head -c4 "$out/log/$h.result") in
-		PASS) passed=$((passed + 1)) ;;
-		*) failed=$((failed + 1)) ;;
-		esac
+		count_verdict "$out/log/$h.result"
 	else
-		echo "FAIL fuzz/$h: no result"
-		failed=$((failed + 1))
+		fail "fuzz/$h: no result"
 	fi
 done
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -1,6 +1,7 @@
-# shellcheck shell=bash
-# PASS/FAIL bookkeeping for the shell test scripts: one line per check and
-# a closing "N passed, M failed" line.
+# shellcheck shell=sh
+# What the shell test scripts share: PASS/FAIL bookkeeping (one line per
+# check and a closing "N passed, M failed" line) and the check that the
+# tools a suite needs are there. POSIX sh; sourced, never run.
 passed=0
 failed=0
 pass() {
@@ -12,11 +13,29 @@ fail() {
 	failed=$((failed + 1))
 }
 check() { # check DESCRIPTION COMMAND...
-	local what=$1
+	_check_what=$1
 	shift
-	if "$@"; then pass "$what"; else fail "$what"; fi
+	if "$@"; then pass "$_check_what"; else fail "$_check_what"; fi
+}
+count_verdict() { # count_verdict FILE: shows a verdict written earlier
+	# (a "PASS ..." or "FAIL ..." line, details under it) and counts it
+	cat "$1"
+	case $(head -c4 "$1") in
+	PASS) passed=$((passed + 1)) ;;
+	*) failed=$((failed + 1)) ;;
+	esac
 }
 summary() { # prints the closing line; true when nothing failed
 	printf '%d passed, %d failed\n' "$passed" "$failed"
 	[ "$failed" -eq 0 ]
+}
+need_tools() { # need_tools SUITE HINT TOOL...: exit 2 if a tool is missing
+	_need_suite=$1
+	_need_hint=$2
+	shift 2
+	for _need_tool; do
+		command -v "$_need_tool" >/dev/null 2>&1 && continue
+		echo "$_need_suite: $_need_tool not found ($_need_hint)" >&2
+		exit 2
+	done
 }

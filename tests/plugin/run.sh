@@ -4,10 +4,7 @@
 # python3 shellcheck). No cluster and no real kubectl.
 set -eu
 here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
-for tool in python3 shellcheck; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "tests/plugin: $tool not found (Debian: apt-get install python3 shellcheck)" >&2
-		exit 2
-	fi
-done
+# shellcheck source=tests/lib/checks.sh
+. "$here/../lib/checks.sh"
+need_tools tests/plugin "Debian: apt-get install python3 shellcheck" python3 shellcheck
 exec python3 "$here/test_plugin.py" "$@"

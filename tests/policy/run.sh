@@ -6,12 +6,9 @@
 set -eu
 here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
 cd "$here"
-for tool in node npm; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "tests/policy: $tool not found (Debian: apt-get install nodejs npm)" >&2
-		exit 2
-	fi
-done
+# shellcheck source=tests/lib/checks.sh
+. "$here/../lib/checks.sh"
+need_tools tests/policy "Debian: apt-get install nodejs npm" node npm
 # (Re)install when node_modules is missing or was made from another lock file.
 if ! cmp -s package-lock.json node_modules/.installed-from-lock 2>/dev/null; then
 	npm ci --no-audit --no-fund --loglevel=error >&2
