@@ -191,6 +191,15 @@ class Repo:
             walk_params(d, names)
         return names
 
+    def ignored(self, rel):
+        """A path git ignores: made by a build or an install, not shipped."""
+        try:
+            # A directory pattern (node_modules/) matches only with the slash.
+            return subprocess.run(["git", "-C", self.root, "check-ignore", "-q", rel.rstrip("/") + "/"],
+                                  capture_output=True).returncode == 0
+        except OSError:
+            return False
+
     def exists(self, rel, base=""):
         rel = rel.split("#")[0]
         for cand in (os.path.join(base, rel), rel):
@@ -267,7 +276,7 @@ def check_paths(repo):
                 continue
             for p in path_candidates(snippet):
                 seen("paths")
-                if not repo.exists(p, base):
+                if not repo.exists(p, base) and not repo.ignored(p):
                     errs.append(f"{where(doc, n)}: names {p}, which does not exist")
     return errs
 
