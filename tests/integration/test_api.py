@@ -374,6 +374,7 @@ class Requests(APITest):
 
     def test_api_off_touches_no_network(self):
         for mode in (["--api", "off"], []):
+            self.volume.update({KEY: "init"})
             w = self.start("--api-server", self.api.url, "--api-credentials",
                            self.creds, "--configmap", CM, "--key", KEY,
                            *mode)
@@ -403,7 +404,7 @@ class Usage(APITest):
         self.assertEqual(self.api.connections, [])
 
     def test_bad_values(self):
-        for bad in (["--api", "maybe"], ["--api", ""],
+        for bad in (["--api", "maybe"], ["--api", "ON"],
                     ["--api-server", "http://127.0.0.1:6443"],
                     ["--api-server", "https://127.0.0.1:6443/path"],
                     ["--api-server", "https://user@127.0.0.1:6443"],
