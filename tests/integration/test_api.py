@@ -215,6 +215,20 @@ class Decisions(APITest):
         self.patch({KEY: "approved"})
         self.assertExit(w, 0)
 
+    def test_nul_in_a_value_is_no_decision(self):
+        # JSON carries "\u0000"; like a volume file with a NUL byte, the
+        # value is no decision (a C string would end at the NUL).
+        # Shown as it is, escaped: approved\x00, as the volume shows it.
+        self.patch({KEY: "approved\x00"})          # in the list at start
+        w = self.launch(dir=False)
+        self.established(w)
+        self.assertIn('"approved\\x00"', w.wait_for_line("warning"))
+        self.patch({KEY: "refused\x00trailing"})   # in a watch event
+        w.wait_for_line('"refused\\x00trailing"')
+        w.running_after(0.3)
+        self.patch({KEY: "approved"})
+        self.assertExit(w, 0)
+
     def test_decision_already_present_at_start(self):
         self.patch({KEY: "approved"})
         w = self.launch(dir=False)
