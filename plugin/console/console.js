@@ -2,7 +2,7 @@
 // vote as `kubectl approve` does, through your own `kubectl proxy`.
 // Everything that comes from the cluster is put in the page as text
 // (textContent, never markup); the page's CSP enforces it with Trusted Types.
-import { describeRun, isApproval, tally, whyNot, voteField, votePatch } from './votes.js';
+import { describeRun, isApproval, isName, tally, whyNot, voteField, votePatch } from './votes.js';
 
 const $ = (id) => document.getElementById(id);
 const hash = new URLSearchParams(location.hash.slice(1));
@@ -278,7 +278,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ------------------------------------------------------------------ ConfigMaps
 async function loadCm(run) {
-  if (!run.configMap) return;
+  if (!isName(run.configMap)) return;
   const id = `${run.namespace}/${run.configMap}`;
   try {
     state.cms.set(id, await api('GET', `/api/v1/namespaces/${run.namespace}/configmaps/${run.configMap}`));
@@ -309,7 +309,9 @@ async function vote(run, decision, comment) {
     return loadCm(run);
   }
   let nudged = `The TaskRun has no pod yet: the step reads your vote when it starts.`;
-  if (run.pod) {
+  if (run.pod && !isName(run.pod)) {
+    nudged = `The TaskRun names "${run.pod}" as its pod, which is no pod name: nothing nudged; the step sees the vote within 1-2 minutes.`;
+  } else if (run.pod) {
     const nudge = JSON.stringify({ metadata: { annotations: { 'approve-step/nudge': String(Math.floor(Date.now() / 1000)) } } });
     try {
       await api('PATCH', `/api/v1/namespaces/${run.namespace}/pods/${run.pod}`, nudge, 'application/merge-patch+json');
@@ -394,8 +396,10 @@ function fill(li, run) {
   li.querySelector('.facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   li.querySelector('.tally').replaceChildren(...(run.running ? tallyView(run, cm, t) : outcome(run)));
   li.querySelector('.votes').replaceChildren(...(t && t.votes.length ? [votesView(t)] : []));
-  const why = !state.me ? 'Finding out who you are…' : whyNot(run, state.me.username, cmOk);
-  drawAction(li.querySelector('.action'), run, cm && !cm.error ? why : (cm?.error || 'Reading the votes…'));
+  // what can be said without the votes first, then what needs them
+  let why = state.me ? whyNot(run, state.me.username, null) : 'Finding out who you are…';
+  if (!why) why = cmOk ? whyNot(run, state.me.username, cmOk) : cm ? 'You can vote once the votes can be read.' : 'Reading the votes…';
+  drawAction(li.querySelector('.action'), run, why);
   const n = state.notes.get(run.uid);
   const noteEl = li.querySelector('.note');
   noteEl.textContent = n ? visible(n.text) : '';
@@ -406,6 +410,7 @@ function fill(li, run) {
 }
 
 function tallyView(run, cm, t) {
+  if (!isName(run.configMap)) return [];
   if (!cm) return [el('p', {}, 'Reading the votes…')];
   if (cm.error) return [el('p', { class: 'error' }, cm.error)];
   const out = [];

@@ -170,6 +170,10 @@ export function tally(run, data) {
   return { need, approved, refused, decided, votes, left };
 }
 
+// An object name as the API server allows it (a DNS subdomain): nothing
+// from a TaskRun goes into a request path unless it is one.
+export const isName = (s) => typeof s === 'string' && s.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(s) && !s.includes('..');
+
 // Why USER's vote on RUN would not count or cannot be written, or '' if it
 // can: the plugin's checks, in its order, plus a binding that remaps keys.
 export function whyNot(run, user, cm) {
@@ -178,6 +182,9 @@ export function whyNot(run, user, cm) {
     return run.configMaps.length > 1
       ? `The TaskRun binds several ConfigMaps (${run.configMaps.join(', ')}) and none to the workspace "data": use kubectl approve --configmap.`
       : 'The TaskRun binds no ConfigMap to a workspace: there is nowhere to vote.';
+  }
+  if (!isName(run.configMap)) {
+    return `The TaskRun names "${run.configMap}" as its ConfigMap, which is no ConfigMap name: the page writes nothing there.`;
   }
   if (run.remapped) {
     return `The TaskRun's workspace maps chosen keys of ConfigMap ${run.configMap} (items or subPath): the step may read other keys than the ones you would write. Do not vote; ask the pipeline's owner to bind the ConfigMap whole.`;

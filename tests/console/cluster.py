@@ -160,6 +160,17 @@ def objects():
         ("pods", pod("lab", "exp-1-approval-pod", "exp-1-approval")),
         ("configmaps", {"metadata": {"name": "approve-cm", "namespace": "lab", "labels": gate},
                         "data": {"exp-1-approval.carol_40example.com": vote("approved", INJECT)}}),
+        # a namespace whose runs try to steer the vote: a path for a
+        # ConfigMap name, and old votes remapped onto this run's keys
+        ("taskruns", taskrun("odd", "odd-1-approval", "odd-1", QUORUM, start=12,
+                             workspace={"name": "data", "configMap": {"name": "approve-cm/../../pods/odd-1-approval-pod"}})),
+        ("taskruns", taskrun("odd", "odd-2-approval", "odd-2", QUORUM, start=14,
+                             workspace={"name": "data", "configMap": {"name": "approve-cm", "items": [
+                                 {"key": "release-41-approval.alice_40example.com", "path": "odd-2-approval.alice_40example.com"},
+                                 {"key": "release-41-approval.bob_40example.com", "path": "odd-2-approval.bob_40example.com"}]}})),
+        ("configmaps", {"metadata": {"name": "approve-cm", "namespace": "odd", "labels": gate},
+                        "data": {"release-41-approval.alice_40example.com": vote("approved", "ship it"),
+                                 "release-41-approval.bob_40example.com": vote("approved", "ok")}}),
         # a namespace with nothing waiting
         ("configmaps", {"metadata": {"name": "approve-cm", "namespace": "quiet", "labels": gate}, "data": {}}),
     ]

@@ -339,6 +339,23 @@ test('markup from the cluster is shown as text and runs nothing', async () => {
   await stop(u);
 });
 
+test('a run cannot steer the vote: a path for a ConfigMap, keys remapped by items', async () => {
+  await fake('reset');
+  const u = await ui('alice', '-n', 'odd');
+  const page = await open(u);
+  await card(page, 'odd-2').locator('.why').waitFor();
+  assert.equal(await text(card(page, 'odd-1').locator('.why')),
+    'The TaskRun names "approve-cm/../../pods/odd-1-approval-pod" as its ConfigMap, which is no ConfigMap name: the page writes nothing there.');
+  assert.equal(await text(card(page, 'odd-2').locator('.why')),
+    'The TaskRun\'s workspace maps chosen keys of ConfigMap approve-cm (items or subPath): the step may read other keys than the ones you would write. Do not vote; ask the pipeline\'s owner to bind the ConfigMap whole.');
+  assert.equal(await page.getByRole('button').count(), 0);
+  const asked = (await fake('requests')).filter((q) => q.user === 'alice@example.com' && q.path.includes('/namespaces/odd/'));
+  assert.deepEqual([...new Set(asked.map((q) => `${q.method} ${q.path}`))].sort(),
+    ['GET /api/v1/namespaces/odd/configmaps/approve-cm', 'GET /apis/tekton.dev/v1/namespaces/odd/taskruns']);
+  await page.close();
+  await stop(u);
+});
+
 test('keyboard only: Tab to the comment, type, Approve, confirm with Enter', async () => {
   await fake('reset');
   const u = await ui('carol');
@@ -414,7 +431,7 @@ test('all namespaces with -A', async () => {
   assert.match(u.line, /#secret=[0-9a-f]{32}&all-namespaces=1$/);
   const page = await open(u);
   await card(page, 'exp-1').waitFor();
-  assert.equal(await page.locator('#waiting-count').textContent(), '3');
+  assert.equal(await page.locator('#waiting-count').textContent(), '5'); // ci 2, lab 1, odd 2
   assert.ok((await text(card(page, 'exp-1'))).includes('Namespace lab'));
   await page.close();
   await stop(u);
@@ -456,6 +473,24 @@ test('ui usage errors: non-loopback address, bad port, vote options', async () =
   assert.equal(r.status, 1);
   assert.ok(r.stderr.includes('the console\'s files are not in /nonexistent'), r.stderr);
   assert.ok(run(['--help']).stdout.includes('kubectl approve ui [--port N] [--address ADDR] [--no-browser]'));
+});
+
+test('the page encodes names and JSON as the plugin: its encode_name and json_string, on the same inputs', async () => {
+  const { encodeName, decodeName, jsonString } = await import(path.join(ROOT, 'plugin', 'console', 'votes.js'));
+  const funcs = spawnSync('sed', ['-n', '/^encode_name() {/,/^}/p;/^json_string() {/,/^}/p', PLUGIN], { encoding: 'utf8' }).stdout;
+  assert.ok(funcs.includes('encode_name()') && funcs.includes('json_string()'));
+  const plugin = (fn, arg) => spawnSync('sh', ['-c', `${funcs}\n${fn} "$1"`, 'sh', arg], { encoding: 'utf8' }).stdout;
+  const inputs = ['alice@example.com', 'system:serviceaccount:ci:approver-bot', "o'brien+ci@example.com", 'under_score',
+    'https://issuer.example.com#1234', 'zoë', 'ok 👍', 'tab\there', 'line\nbreak', 'quote " and \\ backslash', '\u007f\u001b[31m'];
+  for (let c = 1; c < 128; c++) inputs.push(`a${String.fromCharCode(c)}b`);
+  for (const s of inputs) {
+    assert.equal(encodeName(s), plugin('encode_name', s), `encode_name ${JSON.stringify(s)}`);
+    assert.equal(decodeName(encodeName(s)), s, `decodes ${JSON.stringify(s)}`);
+    assert.equal(jsonString(s), plugin('json_string', s), `json_string ${JSON.stringify(s)}`);
+    assert.equal(JSON.parse(jsonString(s)), s);
+  }
+  // only the one spelling decodes (as approve-step reads it)
+  for (const bad of ['alice_40Example_2ecom', 'a_2db', 'a_4', 'a_00b', 'a_ZZb', 'a_c3']) assert.equal(decodeName(bad), '', bad);
 });
 
 test('screenshots of the fixture: light, and dark at phone width', async () => {
