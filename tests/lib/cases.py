@@ -158,14 +158,19 @@ class WaiterTest(unittest.TestCase):
         self.assertFalse(problems, f"{problems}; log:\n{w.log()}")
 
 
-def main(suite="integration"):
-    """unittest over the calling module (or the tests named on the command
-    line), closed by the line CI reads: 'suite: N passed, M failed'."""
-    module = sys.modules["__main__"]
+def run_unittests(suite, module, names=()):
+    """unittest over a module (or the tests named), closed by the line CI
+    reads: 'suite: N passed, M failed'; returns the exit status."""
     loader = unittest.defaultTestLoader
-    tests = (loader.loadTestsFromNames(sys.argv[1:], module)
-             if len(sys.argv) > 1 else loader.loadTestsFromModule(module))
+    tests = (loader.loadTestsFromNames(names, module) if names
+             else loader.loadTestsFromModule(module))
     result = unittest.TextTestRunner(verbosity=2).run(tests)
     failed = len(result.failures) + len(result.errors)
     print(f"{suite}: {result.testsRun - failed} passed, {failed} failed")
-    sys.exit(1 if failed or not result.testsRun else 0)
+    return 1 if failed or not result.testsRun else 0
+
+
+def main(suite="integration"):
+    """run_unittests over the script being run, with the tests named on
+    its command line; exits with its status."""
+    sys.exit(run_unittests(suite, sys.modules["__main__"], sys.argv[1:]))

@@ -18,6 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import fakeapi  # noqa: E402
+from cases import run_unittests  # noqa: E402
 from fakeapi import Client, FakeAPI  # noqa: E402
 
 CERTS = None
@@ -434,16 +435,8 @@ class CommandLine(unittest.TestCase):
 
 
 def main():
-    suite = unittest.defaultTestLoader.loadTestsFromModule(
-        sys.modules[__name__])
-    if __name__ == "__main__" and len(sys.argv) > 1:
-        suite = unittest.defaultTestLoader.loadTestsFromNames(
-            sys.argv[1:], sys.modules[__name__])
-    result = unittest.TextTestRunner(verbosity=2).run(suite)
-    failed = len(result.failures) + len(result.errors)
-    print(f"fakeapi: {result.testsRun - failed} passed, {failed} failed")
-    return 1 if failed or not result.testsRun else 0
-
+    names = sys.argv[1:] if __name__ == "__main__" else []
+    return run_unittests("fakeapi", sys.modules[__name__], names)
 
 if __name__ == "__main__":
     sys.exit(main())
