@@ -39,6 +39,9 @@ import tempfile
 
 import yaml
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from tally import Tally  # noqa: E402
+
 SOURCE_DIRS = ("approve-step", "bench", "catalog", "docs", "examples",
                "plugin", "policy", "tests", "tools")
 ROOT_FILES = ("README.md", "LICENSE", "Containerfile", "meson.build",
@@ -473,22 +476,15 @@ def check_tests(repo):
 
 # ------------------------------------------------------------------ running
 
-def run_checks(repo, verbose=False, quiet=False):
-    failed = []
+def run_checks(repo, tally):
     for name, what, fn in CHECKS:
         SEEN.pop(name, None)
         errs = fn(repo)
         if not errs and not SEEN.get(name):
             errs = ["found nothing to check: the check no longer reads the files"]
-        if not quiet:
-            print(f"{'FAIL' if errs else 'PASS'} {name}: {what} ({SEEN.get(name, 0)} names)")
-            for e in errs[:50]:
-                print(f"    {e}")
-            if len(errs) > 50:
-                print(f"    ... and {len(errs) - 50} more")
-        if errs:
-            failed.append(name)
-    return failed
+        if len(errs) > 50:
+            errs = errs[:50] + [f"... and {len(errs) - 50} more"]
+        tally.check(f"{name}: {what} ({SEEN.get(name, 0)} names)", errs)
 
 
 # (check, file, old, new): each edit must make that check fail.
@@ -509,8 +505,7 @@ MUTATIONS = [
 ]
 
 
-def self_test(root, binary):
-    bad = 0
+def self_test(root, binary, tally):
     files = tracked_files(root)
     for name, rel, old, new in MUTATIONS:
         with tempfile.TemporaryDirectory(prefix="docs-check-") as tmp:
@@ -521,19 +516,16 @@ def self_test(root, binary):
             path = os.path.join(tmp, rel)
             text = read(tmp, rel) if os.path.exists(path) else ""
             if old not in text:
-                print(f"FAIL self-test: {name}: {rel} no longer holds {old!r}")
-                bad += 1
+                tally.fail(f"self-test: {name}: {rel} no longer holds {old!r}")
                 continue
             with open(path, "w", encoding="utf-8") as fh:
                 fh.write(text.replace(old, new, 1))
             fn = next(f for n, _, f in CHECKS if n == name)
             errs = fn(Repo(tmp, binary))
             if errs:
-                print(f"PASS self-test: {name} fails on {rel}: {old!r} -> {new!r}")
+                tally.ok(f"self-test: {name} fails on {rel}: {old!r} -> {new!r}")
             else:
-                print(f"FAIL self-test: {name} does not fail on {rel}: {old!r} -> {new!r}")
-                bad += 1
-    return len(MUTATIONS) - bad, bad
+                tally.fail(f"self-test: {name} does not fail on {rel}: {old!r} -> {new!r}")
 
 
 def main():
@@ -550,14 +542,11 @@ def main():
     repo = Repo(args.root, binary)
     print(f"docs-check: {len(repo.docs)} Markdown files; approve-step options from "
           f"{binary + ' --help' if binary else 'approve-step/options.c'}")
-    failed = run_checks(repo)
-    passed = len(CHECKS) - len(failed)
+    tally = Tally()
+    run_checks(repo, tally)
     if args.self_test:
-        p, f = self_test(args.root, binary)
-        passed += p
-        failed += ["self-test"] * f
-    print(f"{passed} passed, {len(failed)} failed")
-    return 1 if failed else 0
+        self_test(args.root, binary, tally)
+    return tally.close()
 
 
 if __name__ == "__main__":
