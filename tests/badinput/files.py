@@ -38,25 +38,49 @@ def unreadable_mode_000_then_made_readable(t):
     w.expect(0, "approved")
 
 
-@CASES.add("file/symlink loop")
-def symlink_loop(t):
+def two_link_loop(vol):
+    os.symlink("b", os.path.join(vol, "status"))
+    os.symlink("status", os.path.join(vol, "b"))
+
+
+def sparse_4_gib(vol):
+    with open(os.path.join(vol, "status"), "wb") as f:
+        f.truncate(4 << 30)
+
+
+NOT_READABLE = r"warning: cannot read .*status: "
+NOT_REGULAR = NOT_READABLE + r"is not a regular file; still waiting"
+LOOP = NOT_READABLE + r"Too many levels of symbolic links; still waiting"
+
+# (name, what to put at vol/status before the start, the warning, the
+# decision written over it afterwards)
+NOT_A_FILE = [
+    ("symlink loop", lambda vol: os.symlink("status", f"{vol}/status"),
+     LOOP, "refused"),
+    ("two-link symlink loop", two_link_loop, LOOP, "approved"),
+    ("FIFO in its place (never blocks)",
+     lambda vol: os.mkfifo(f"{vol}/status"), NOT_REGULAR, "approved"),
+    ("symlink to a device (/dev/zero)",
+     lambda vol: os.symlink("/dev/zero", f"{vol}/status"), NOT_REGULAR,
+     "approved"),
+    ("sparse 4 GiB file is not read whole", sparse_4_gib,
+     r"larger than 1 MiB; still waiting", "approved"),
+]
+
+
+def not_a_file_case(t, place, warning, decision):
     os.mkdir(t.path("vol"))
-    os.symlink("status", t.path("vol", "status"))
+    place(t.path("vol"))
     w = t.start()
-    w.wait_line(r"warning: cannot read .*status: Too many levels of "
-                r"symbolic links; still waiting")
+    w.wait_line(warning, timeout=3)
     w.running_after()
-    replace_later(t, w, "refused")
+    replace_later(t, w, decision)
 
 
-@CASES.add("file/two-link symlink loop")
-def two_link_symlink_loop(t):
-    os.mkdir(t.path("vol"))
-    os.symlink("b", t.path("vol", "status"))
-    os.symlink("status", t.path("vol", "b"))
-    w = t.start()
-    w.wait_line(r"Too many levels of symbolic links; still waiting")
-    replace_later(t, w)
+for _name, _place, _warning, _decision in NOT_A_FILE:
+    CASES.add(f"file/{_name}")(
+        lambda t, p=_place, w=_warning, d=_decision:
+        not_a_file_case(t, p, w, d))
 
 
 @CASES.add("file/directory in its place")
@@ -65,18 +89,7 @@ def directory_in_its_place(t):
     w = t.start()
     w.watching()
     os.mkdir(t.path("vol", "status"))
-    w.wait_line(r"warning: cannot read .*status: is not a regular file; "
-                r"still waiting")
-    w.running_after()
-    replace_later(t, w)
-
-
-@CASES.add("file/FIFO in its place (never blocks)")
-def fifo_in_its_place_never_blocks(t):
-    os.mkdir(t.path("vol"))
-    os.mkfifo(t.path("vol", "status"))
-    w = t.start()
-    w.wait_line(r"is not a regular file; still waiting")
+    w.wait_line(NOT_REGULAR)
     w.running_after()
     replace_later(t, w)
 
@@ -88,31 +101,11 @@ def socket_in_its_place(t):
     s.bind(t.path("vol", "status"))
     try:
         w = t.start()
-        w.wait_line(r"warning: cannot read .*status: .*; still waiting")
+        w.wait_line(NOT_READABLE + r".*; still waiting")
         w.running_after()
         replace_later(t, w)
     finally:
         s.close()
-
-
-@CASES.add("file/symlink to a device (/dev/zero)")
-def symlink_to_a_device_dev_zero(t):
-    os.mkdir(t.path("vol"))
-    os.symlink("/dev/zero", t.path("vol", "status"))
-    w = t.start()
-    w.wait_line(r"is not a regular file; still waiting")
-    w.running_after()
-    replace_later(t, w)
-
-
-@CASES.add("file/sparse 4 GiB file is not read whole")
-def sparse_4_gib_file_is_not_read_whole(t):
-    os.mkdir(t.path("vol"))
-    with open(t.path("vol", "status"), "wb") as f:
-        f.truncate(4 << 30)
-    w = t.start()
-    w.wait_line(r"larger than 1 MiB; still waiting", timeout=3)
-    replace_later(t, w)
 
 
 @CASES.add("file/dangling symlink, then its target appears")

@@ -29,22 +29,28 @@ def userns_available():
     return r.returncode == 0
 
 
-@CASES.add("inotify/watches used up (fresh user namespace)", needs=["userns"])
-def watches_used_up_fresh_user_namespace(t):
+# (what is used up, the user namespace's limit set to 0, the message)
+USERNS_LIMITS = [
+    ("watches", "max_inotify_watches",
+     r"error: inotify_add_watch .*: No space left on device: .*"
+     r"fs\.inotify\.max_user_watches"),
+    ("instances", "max_inotify_instances",
+     r"error: inotify_init1: Too many open files: .*"
+     r"fs\.inotify\.max_user_instances"),
+]
+
+
+def limit_case(t, limit, message):
     os.mkdir(t.path("vol"))
-    w = t.start(prefix=in_userns("max_inotify_watches"))
-    w.wait_line(r"error: inotify_add_watch .*: No space left on device: .*"
-                r"fs\.inotify\.max_user_watches")
+    w = t.start(prefix=in_userns(limit))
+    w.wait_line(message)
     w.expect(2)
 
 
-@CASES.add("inotify/instances used up (fresh user namespace)", needs=["userns"])
-def instances_used_up_fresh_user_namespace(t):
-    os.mkdir(t.path("vol"))
-    w = t.start(prefix=in_userns("max_inotify_instances"))
-    w.wait_line(r"error: inotify_init1: Too many open files: .*"
-                r"fs\.inotify\.max_user_instances")
-    w.expect(2)
+for _what, _limit, _message in USERNS_LIMITS:
+    CASES.add(f"inotify/{_what} used up (fresh user namespace)",
+              needs=["userns"])(
+        lambda t, lim=_limit, m=_message: limit_case(t, lim, m))
 
 
 HOLD_INSTANCES = r"""

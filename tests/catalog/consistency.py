@@ -64,13 +64,8 @@ def check_sync(ctx, notes):
 @check("readme-params", "each catalog README's Parameters table lists exactly the params, in order, with their defaults")
 def check_readme_params(ctx, notes):
     errs = []
-    for kind_dir, name, version, path in ctx.catalog_resources():
-        readme = os.path.join(os.path.dirname(path), "README.md")
-        if not os.path.exists(readme):
-            errs.append(f"{ctx.rel(readme)} missing")
-            continue
-        with open(readme, encoding="utf-8") as fh:
-            section = markdown_section(fh.read(), "Parameters")
+    for _, readme, text, path in ctx.catalog_readmes(errs):
+        section = markdown_section(text, "Parameters")
         if section is None:
             errs.append(f"{ctx.rel(readme)}: no '## Parameters' section")
             continue
@@ -121,13 +116,7 @@ README_NEEDS = {
 @check("readme-sections", "each catalog README has the catalog's sections and the usage it owes")
 def check_readme_sections(ctx, notes):
     errs = []
-    for kind_dir, name, version, path in ctx.catalog_resources():
-        readme = os.path.join(os.path.dirname(path), "README.md")
-        if not os.path.exists(readme):
-            errs.append(f"{ctx.rel(readme)} missing")
-            continue
-        with open(readme, encoding="utf-8") as fh:
-            text = fh.read()
+    for kind_dir, readme, text, _ in ctx.catalog_readmes(errs):
         need = README_NEEDS[kind_dir]
         for section in need["sections"]:
             body = markdown_section(text, section)

@@ -168,6 +168,23 @@ class Context:
     def docs_in(self, path):
         return [d for d in self.docs if d.path == path]
 
+    def catalog_docs(self):
+        """(kind folder, version, path, object) of every catalog object."""
+        for kind_dir, _, version, path in self.catalog_resources():
+            for d in self.docs_in(path):
+                yield kind_dir, version, path, d
+
+    def catalog_readmes(self, errs):
+        """(kind folder, README path, its text, resource path) beside each
+        catalog resource; a missing README goes to errs."""
+        for kind_dir, _, _, path in self.catalog_resources():
+            readme = os.path.join(os.path.dirname(path), "README.md")
+            if not os.path.exists(readme):
+                errs.append(f"{self.rel(readme)} missing")
+                continue
+            with open(readme, encoding="utf-8") as fh:
+                yield kind_dir, readme, fh.read(), path
+
     def catalog_object(self, kind):
         for kind_dir, name, version, path in self.catalog_resources():
             if CATALOG_KINDS[kind_dir] == kind:

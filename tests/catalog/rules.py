@@ -107,53 +107,51 @@ def check_catalog_layout(ctx, notes):
 @check("catalog-metadata", "required labels and annotations, hints, categories, platforms, spec.description")
 def check_catalog_metadata(ctx, notes):
     errs = []
-    for kind_dir, name, version, path in ctx.catalog_resources():
-        for d in ctx.docs_in(path):
-            rel = ctx.rel(path)
-            meta = d.obj.get("metadata") or {}
-            labels = meta.get("labels") or {}
-            ann = meta.get("annotations") or {}
-            if labels.get("app.kubernetes.io/version") != version:
-                errs.append(f"{rel}: label app.kubernetes.io/version must be {version!r}, is {labels.get('app.kubernetes.io/version')!r}")
-            mv = ann.get("tekton.dev/pipelines.minVersion")
-            if not isinstance(mv, str) or not re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", mv):
-                errs.append(f"{rel}: annotation tekton.dev/pipelines.minVersion must be X.Y.Z, is {mv!r}")
-            cats = ann.get("tekton.dev/categories")
-            if not isinstance(cats, str) or not cats.strip():
-                errs.append(f"{rel}: annotation tekton.dev/categories missing")
-            else:
-                for c in (c.strip() for c in cats.split(",")):
-                    if c not in CATEGORIES:
-                        errs.append(f"{rel}: category {c!r} is not one of the catalog's categories")
-            for hint in ("tekton.dev/tags", "tekton.dev/displayName"):
-                if not isinstance(ann.get(hint), str) or not ann.get(hint).strip():
-                    errs.append(f"{rel}: annotation {hint} missing")
-            plats = ann.get("tekton.dev/platforms")
-            if not isinstance(plats, str):
-                errs.append(f"{rel}: annotation tekton.dev/platforms missing")
-            else:
-                items = [p.strip() for p in plats.split(",")]
-                for p in items:
-                    if not re.fullmatch(r"[a-z0-9]+/[a-z0-9]+(/v[0-9]+)?", p):
-                        errs.append(f"{rel}: platform {p!r} is not OS/ARCH")
-                if set(items) != PLATFORMS_TESTED:
-                    errs.append(f"{rel}: platforms {plats!r}: claim exactly the built and tested "
-                                f"{', '.join(sorted(PLATFORMS_TESTED))}")
-            desc = d.spec.get("description")
-            if not isinstance(desc, str) or len(desc.split()) < 8:
-                errs.append(f"{rel}: spec.description missing or too short to say what it does")
+    for _, version, path, d in ctx.catalog_docs():
+        rel = ctx.rel(path)
+        meta = d.obj.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        ann = meta.get("annotations") or {}
+        if labels.get("app.kubernetes.io/version") != version:
+            errs.append(f"{rel}: label app.kubernetes.io/version must be {version!r}, is {labels.get('app.kubernetes.io/version')!r}")
+        mv = ann.get("tekton.dev/pipelines.minVersion")
+        if not isinstance(mv, str) or not re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", mv):
+            errs.append(f"{rel}: annotation tekton.dev/pipelines.minVersion must be X.Y.Z, is {mv!r}")
+        cats = ann.get("tekton.dev/categories")
+        if not isinstance(cats, str) or not cats.strip():
+            errs.append(f"{rel}: annotation tekton.dev/categories missing")
+        else:
+            for c in (c.strip() for c in cats.split(",")):
+                if c not in CATEGORIES:
+                    errs.append(f"{rel}: category {c!r} is not one of the catalog's categories")
+        for hint in ("tekton.dev/tags", "tekton.dev/displayName"):
+            if not isinstance(ann.get(hint), str) or not ann.get(hint).strip():
+                errs.append(f"{rel}: annotation {hint} missing")
+        plats = ann.get("tekton.dev/platforms")
+        if not isinstance(plats, str):
+            errs.append(f"{rel}: annotation tekton.dev/platforms missing")
+        else:
+            items = [p.strip() for p in plats.split(",")]
+            for p in items:
+                if not re.fullmatch(r"[a-z0-9]+/[a-z0-9]+(/v[0-9]+)?", p):
+                    errs.append(f"{rel}: platform {p!r} is not OS/ARCH")
+            if set(items) != PLATFORMS_TESTED:
+                errs.append(f"{rel}: platforms {plats!r}: claim exactly the built and tested "
+                            f"{', '.join(sorted(PLATFORMS_TESTED))}")
+        desc = d.spec.get("description")
+        if not isinstance(desc, str) or len(desc.split()) < 8:
+            errs.append(f"{rel}: spec.description missing or too short to say what it does")
     return errs
 
 
 @check("catalog-descriptions", "every param, workspace and result of the catalog resources is described")
 def check_catalog_descriptions(ctx, notes):
     errs = []
-    for kind_dir, name, version, path in ctx.catalog_resources():
-        for d in ctx.docs_in(path):
-            for field in ("params", "workspaces", "results"):
-                for item in d.spec.get(field) or []:
-                    if not isinstance(item, dict) or not isinstance(item.get("description"), str) or not item["description"].strip():
-                        errs.append(f"{ctx.rel(path)}: {field} {item.get('name') if isinstance(item, dict) else item!r} has no description")
+    for _, _, path, d in ctx.catalog_docs():
+        for field in ("params", "workspaces", "results"):
+            for item in d.spec.get(field) or []:
+                if not isinstance(item, dict) or not isinstance(item.get("description"), str) or not item["description"].strip():
+                    errs.append(f"{ctx.rel(path)}: {field} {item.get('name') if isinstance(item, dict) else item!r} has no description")
     return errs
 
 

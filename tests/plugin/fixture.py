@@ -70,6 +70,12 @@ def find(state, kind, name, ns="ci"):
     raise KeyError(f"{kind} {ns}/{name}")
 
 
+def with_state(**changes):
+    """A setup for run_plugin that sets top-level keys of the stand-in's
+    state (user, forbid, deny_patch, no_whoami, ...)."""
+    return lambda state: state.update(changes)
+
+
 def set_param(tr, name, value):
     params = tr["spec"].setdefault("params", [])
     params[:] = [p for p in params if p["name"] != name]

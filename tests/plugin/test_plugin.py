@@ -22,7 +22,7 @@ from cases import Registry, Skip  # noqa: E402
 from fixture import (CM_READ, FAKE, FIXTURE, KEY_ALICE, NOW, PLUGIN,  # noqa: E402
                      QUORUM_LOOKUP, TR_FIELDS, WHOAMI, annotate, expect,
                      find, get_cm, get_pr, get_tr, list_tr_of, no_writes,
-                     patch, run_plugin, set_param, vote_json)
+                     patch, run_plugin, set_param, vote_json, with_state)
 
 CASES = Registry("")
 
@@ -86,9 +86,7 @@ def a_comment_ending_in_newlines_keeps_them():
 
 @CASES.add("refuse: the vote says refused and the summary says the run is refused")
 def refuse_the_vote_says_refused_and_the():
-    def setup(s):
-        s["user"] = "bob@example.com"
-    r = run_plugin(["release-42", "--refuse", "--message=not today"], setup)
+    r = run_plugin(["release-42", "--refuse", "--message=not today"], with_state(user="bob@example.com"))
     return expect(r, 0, QUORUM_LOOKUP + [
         patch("approve-cm", "ci", "release-42-approval.bob_40example.com", vote_json("refused", "not today")),
         annotate("release-42-approval-pod", "ci")],
@@ -271,9 +269,7 @@ def list_nothing_waiting():
 
 @CASES.add("list: votes that cannot be read are shown as ?")
 def list_votes_that_cannot_be_read_are_shown():
-    def setup(s):
-        s["forbid"] = ["get configmaps"]
-    r = run_plugin(["list"], setup)
+    r = run_plugin(["list"], with_state(forbid=["get configmaps"]))
     return expect(r, 0, out_has=["release-42-approval", "   ?\n"],
                   err_has=["warning: could not read the votes (?) of: ci/approve-cm: Error from server (Forbidden)"])
 
@@ -281,9 +277,7 @@ def list_votes_that_cannot_be_read_are_shown():
 # ------------------------------------------------------------------ errors
 @CASES.add("error: no cluster reachable")
 def error_no_cluster_reachable():
-    def setup(s):
-        s["unreachable"] = True
-    r = run_plugin(["release-42"], setup)
+    r = run_plugin(["release-42"], with_state(unreachable=True))
     return expect(r, 1, [WHOAMI],
                   err_has=["kubectl approve: error: cannot find out who you are (kubectl auth whoami): "
                            "The connection to the server localhost:8080 was refused",
@@ -292,26 +286,20 @@ def error_no_cluster_reachable():
 
 @CASES.add("error: the cluster has no kubectl auth whoami")
 def error_the_cluster_has_no_kubectl_auth():
-    def setup(s):
-        s["no_whoami"] = True
-    r = run_plugin(["release-42"], setup)
+    r = run_plugin(["release-42"], with_state(no_whoami=True))
     return expect(r, 1, [WHOAMI], err_has=["SelfSubjectReview needs Kubernetes 1.28 or later"])
 
 
 @CASES.add("error: Tekton is not installed")
 def error_tekton_is_not_installed():
-    def setup(s):
-        s["no_tekton"] = True
-    r = run_plugin(["release-42"], setup)
+    r = run_plugin(["release-42"], with_state(no_tekton=True))
     return expect(r, 1, [WHOAMI, get_tr("release-42")],
                   err_has=['doesn\'t have a resource type "taskruns.tekton.dev"', "hint: is Tekton Pipelines installed"])
 
 
 @CASES.add("error: no permission to read TaskRuns")
 def error_no_permission_to_read_taskruns():
-    def setup(s):
-        s["forbid"] = ["get taskruns"]
-    r = run_plugin(["release-42"], setup)
+    r = run_plugin(["release-42"], with_state(forbid=["get taskruns"]))
     return expect(r, 1, [WHOAMI, get_tr("release-42")],
                   err_has=["cannot read TaskRun release-42 in the current namespace: Error from server (Forbidden): "
                            'taskruns.tekton.dev "release-42" is forbidden: User "alice@example.com" cannot get',
@@ -320,9 +308,7 @@ def error_no_permission_to_read_taskruns():
 
 @CASES.add("error: no permission to patch the ConfigMap: nothing is annotated")
 def error_no_permission_to_patch_the():
-    def setup(s):
-        s["forbid"] = ["patch configmaps"]
-    r = run_plugin(["release-42"], setup)
+    r = run_plugin(["release-42"], with_state(forbid=["patch configmaps"]))
     p = expect(r, 1, QUORUM_LOOKUP + [patch("approve-cm", "ci", KEY_ALICE, vote_json("approved", ""))],
                err_has=[f"cannot write {KEY_ALICE} to ConfigMap ci/approve-cm: Error from server (Forbidden)",
                         "hint: you lack this permission"], out="")
@@ -333,9 +319,7 @@ def error_no_permission_to_patch_the():
 
 @CASES.add("error: the admission policy refuses the vote")
 def error_the_admission_policy_refuses_the():
-    def setup(s):
-        s["deny_patch"] = "approve-step: key x is the vote of y, not yours"
-    r = run_plugin(["release-42"], setup)
+    r = run_plugin(["release-42"], with_state(deny_patch="approve-step: key x is the vote of y, not yours"))
     return expect(r, 1, QUORUM_LOOKUP + [patch("approve-cm", "ci", KEY_ALICE, vote_json("approved", ""))],
                   err_has=["denied request: approve-step: key x is the vote of y, not yours",
                            "hint: the approve-step policy refused this write"])
@@ -343,9 +327,7 @@ def error_the_admission_policy_refuses_the():
 
 @CASES.add("warning: the pod cannot be annotated, the vote stands (exit 0)")
 def warning_the_pod_cannot_be_annotated_the():
-    def setup(s):
-        s["forbid"] = ["patch pods"]
-    r = run_plugin(["release-42"], setup)
+    r = run_plugin(["release-42"], with_state(forbid=["patch pods"]))
     p = expect(r, 0, QUORUM_LOOKUP + [patch("approve-cm", "ci", KEY_ALICE, vote_json("approved", "")),
                                       annotate("release-42-approval-pod", "ci")],
                err_has=["warning: your vote is recorded, but the pod ci/release-42-approval-pod could not be nudged",
@@ -410,17 +392,13 @@ def error_a_finished_taskrun():
 
 @CASES.add("error: the requester cannot approve their own run")
 def error_the_requester_cannot_approve_their():
-    def setup(s):
-        s["user"] = "dave@example.com"
-    r = run_plugin(["release-42"], setup)
+    r = run_plugin(["release-42"], with_state(user="dave@example.com"))
     return expect(r, 1, QUORUM_LOOKUP, err_has=["you (dave@example.com) requested this run: your vote would not count"])
 
 
 @CASES.add("error: a user who is not an approver")
 def error_a_user_who_is_not_an_approver():
-    def setup(s):
-        s["user"] = "eve@example.com"
-    r = run_plugin(["release-42"], setup)
+    r = run_plugin(["release-42"], with_state(user="eve@example.com"))
     return expect(r, 1, QUORUM_LOOKUP,
                   err_has=["you (eve@example.com) are not among the approvers of release-42-approval "
                            "(alice@example.com,bob@example.com,carol@example.com): your vote would not count"])
