@@ -171,6 +171,11 @@ def objects():
         ("configmaps", {"metadata": {"name": "approve-cm", "namespace": "odd", "labels": gate},
                         "data": {"release-41-approval.alice_40example.com": vote("approved", "ship it"),
                                  "release-41-approval.bob_40example.com": vote("approved", "ok")}}),
+        # the classic single decision: no quorum params, an unlabelled ConfigMap
+        ("taskruns", taskrun("plain", "deploy-approval-x7k2p", None, [("timeout", "1h"), ("on-timeout", "approve")],
+                             cm="approvals", start=50)),
+        ("pods", pod("plain", "deploy-approval-x7k2p-pod", "deploy-approval-x7k2p")),
+        ("configmaps", {"metadata": {"name": "approvals", "namespace": "plain"}, "data": {"status": "init"}}),
         # a namespace with nothing waiting
         ("configmaps", {"metadata": {"name": "approve-cm", "namespace": "quiet", "labels": gate}, "data": {}}),
     ]

@@ -37,7 +37,7 @@ async function fake(op, args = {}) {
   if (a.error) throw new Error(`fake API ${op}: ${a.error}`);
   return a.ok;
 }
-const cm = async (ns = 'ci') => (await fake('get', { resource: 'configmaps', ns, name: 'approve-cm' })).data || {};
+const cm = async (ns = 'ci', name = 'approve-cm') => (await fake('get', { resource: 'configmaps', ns, name })).data || {};
 
 // ------------------------------------------------------------------ kubectl approve
 const uis = new Set();
@@ -54,7 +54,7 @@ function ui(user, ...args) {
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: proc.stdout });
     rl.once('line', (line) => {
-      const m = /^approve-step console: (http:\/\/127\.0\.0\.1:(\d+)\/console\/#secret=([0-9a-f]{32})&.*)$/.exec(line);
+      const m = /^approve-step console: (http:\/\/(?:127\.0\.0\.1|\[::1\]):(\d+)\/console\/#secret=([0-9a-f]{32})&.*)$/.exec(line);
       if (!m) return reject(new Error(`first line: ${line}`));
       Object.assign(u, { url: m[1], port: Number(m[2]), secret: m[3], line });
       resolve(u);
@@ -75,9 +75,9 @@ function run(args, env = {}) {
   return spawnSync(PLUGIN, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30000 });
 }
 
-function request(port, p, { method = 'GET', host } = {}) {
+function request(port, p, { method = 'GET', host, address = '127.0.0.1' } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: p, method, agent: false, headers: host ? { Host: host } : {} }, (res) => {
+    const req = http.request({ host: address, port, path: p, method, agent: false, headers: host ? { Host: host } : {} }, (res) => {
       let body = '';
       res.on('data', (d) => { body += d; });
       res.on('end', () => resolve({ status: res.statusCode, body }));
@@ -192,6 +192,29 @@ test('approve with a comment writes the vote as kubectl approve does, nudges the
   // bob's vote reaches the page without a reload (the ConfigMap is re-read)
   await until('2 of 2', async () => (await text(r42)).includes('Approved by alice@example.com, bob@example.com (2 of 2).'));
   assert.deepEqual(page.errors, []);
+  await page.close();
+  await stop(u);
+});
+
+test('a single plain decision in an unlabelled ConfigMap: the warning, and the plugin\'s plain value', async () => {
+  await fake('reset');
+  const u = await ui('alice', '-n', 'plain');
+  const page = await open(u);
+  const d = card(page, 'deploy-approval-x7k2p');
+  await d.locator('.progress').waitFor();
+  const t = await text(d);
+  for (const want of ['ConfigMap plain/approvals is not labelled approve-step/gate=true: the admission policy does not protect its votes.',
+    'No decision yet (key deploy-approval-x7k2p): one approval or refusal decides.', 'Time left 38 min (then approved)',
+    'Needs one decision (no quorum)', 'Votes go to ConfigMap plain/approvals, key deploy-approval-x7k2p']) {
+    assert.ok(t.includes(want), `lacks "${want}": ${t}`);
+  }
+  await d.getByLabel('Comment').fill('go');
+  await d.getByRole('button', { name: 'Approve' }).click();
+  await d.getByRole('button', { name: 'Yes, approve' }).click();
+  await d.locator('.note.ok').waitFor();
+  assert.equal((await cm('plain', 'approvals'))['deploy-approval-x7k2p'], '{"decision":"approved","approver":"alice@example.com","comment":"go"}');
+  await until('the decision', async () => (await text(d)).includes('Decision: approved (key deploy-approval-x7k2p).'));
+  assert.ok((await text(d)).includes('You already voted: approved. A vote is final.'));
   await page.close();
   await stop(u);
 });
@@ -408,6 +431,21 @@ test('the API only under the secret prefix, only for loopback hosts, only the co
   await stop(u);
 });
 
+test('--address ::1: the page at http://[::1]:PORT, loopback hosts only', async () => {
+  await fake('reset');
+  const u = await ui('alice', '--address', '::1');
+  assert.match(u.line, /^approve-step console: http:\/\/\[::1\]:\d+\/console\//);
+  const cmPath = `/${u.secret}/api/v1/namespaces/ci/configmaps/approve-cm`;
+  assert.equal((await request(u.port, cmPath, { address: '::1' })).status, 200);
+  assert.equal((await request(u.port, cmPath, { address: '::1', host: 'localhost' })).status, 200);
+  assert.equal((await request(u.port, cmPath, { address: '::1', host: 'evil.example.com' })).status, 403);
+  await assert.rejects(request(u.port, '/console/'), /ECONNREFUSED/); // not on 127.0.0.1
+  const page = await open(u);
+  await card(page, 'release-42').locator('.progress').waitFor();
+  await page.close();
+  await stop(u);
+});
+
 test('proxy gone: the page says so; nothing waiting: the page says so', async () => {
   await fake('reset');
   const q = await ui('alice', '-n', 'quiet');
@@ -431,7 +469,7 @@ test('all namespaces with -A', async () => {
   assert.match(u.line, /#secret=[0-9a-f]{32}&all-namespaces=1$/);
   const page = await open(u);
   await card(page, 'exp-1').waitFor();
-  assert.equal(await page.locator('#waiting-count').textContent(), '5'); // ci 2, lab 1, odd 2
+  assert.equal(await page.locator('#waiting-count').textContent(), '6'); // ci 2, lab 1, odd 2, plain 1
   assert.ok((await text(card(page, 'exp-1'))).includes('Namespace lab'));
   await page.close();
   await stop(u);
