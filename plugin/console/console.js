@@ -248,7 +248,14 @@ async function watchOnce() {
     while ((nl = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, nl).trim();
       buf = buf.slice(nl + 1);
-      if (line) event(JSON.parse(line));
+      if (!line) continue;
+      let ev;
+      try {
+        ev = JSON.parse(line);
+      } catch {
+        throw new ApiError(502, `a watch event that is not JSON: ${line.slice(0, 100)}`);
+      }
+      event(ev);
     }
   }
 }
@@ -292,7 +299,9 @@ async function loadCm(run) {
 async function pollCms() {
   for (;;) {
     await sleep(5000);
-    await Promise.all([...state.runs.values()].filter((r) => r.run.running).map((r) => loadCm(r.run)));
+    const one = new Map(); // one read per ConfigMap, however many runs share it
+    for (const { run } of state.runs.values()) if (run.running) one.set(`${run.namespace}/${run.configMap}`, run);
+    await Promise.all([...one.values()].map(loadCm));
   }
 }
 

@@ -261,6 +261,7 @@ class Cluster:
     def reset(self):
         self.api.end_watches()
         self.api.store = fakeapi.Store()
+        self.api.chunking = fakeapi.per_line
         self.failures = []
         for res, obj in objects():
             self.api.store.create(res, obj["metadata"]["namespace"], obj)
@@ -339,6 +340,12 @@ class Cluster:
     def cmd_requests(self, c):
         return [{"method": r.method, "path": r.path, "query": r.query, "user": r.user, "status": r.status,
                  "body": (r.body or b"").decode("utf-8", "replace")} for r in self.api.requests]
+
+    def cmd_chunking(self, c):
+        """How watch events are cut into chunks: per_line, mid_line, bytewise."""
+        self.api.chunking = {"per_line": fakeapi.per_line, "mid_line": fakeapi.mid_line,
+                             "bytewise": fakeapi.bytewise}[c["how"]]
+        return True
 
     def cmd_end_watches(self, c):
         self.api.end_watches()

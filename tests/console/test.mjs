@@ -311,6 +311,7 @@ test('the admission policy\'s denial is shown in its own words', async () => {
 
 test('live: a new approval appears, a decided one moves to Decided, across watch reconnects', async () => {
   await fake('reset');
+  await fake('chunking', { how: 'mid_line' }); // chunks that cut every event line in two
   const u = await ui('alice');
   const page = await open(u);
   const tr = await fake('get', { resource: 'taskruns', ns: 'ci', name: 'release-42-approval' });
