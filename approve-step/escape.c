@@ -137,6 +137,35 @@ bool escape_append(char *buf, size_t cap, size_t *len, const char *s, size_t n)
 	return false;
 }
 
+size_t escape_json_char(const char *s, size_t len, size_t *used)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	uint32_t cp;
+
+	*used = 1;
+	if (u[0] >= 0x80) {
+		*used = utf8_decode(u, len, &cp);
+		if (*used == 0) {
+			*used = 1;
+			return 6; /* \ufffd */
+		}
+		return cp == 0x2028 || cp == 0x2029 ? 6 : *used;
+	}
+	switch (u[0]) {
+	case '<':
+	case '>':
+	case '&':
+		return 6;
+	case '"':
+	case '\\':
+	case '\n':
+	case '\r':
+	case '\t':
+		return 2;
+	}
+	return u[0] < 0x20 ? 6 : 1;
+}
+
 int escape_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')

@@ -35,6 +35,16 @@ bool escape_value(char *out, size_t outsz, const char *in, size_t len,
 bool escape_append(char *buf, size_t cap, size_t *len, const char *s,
 		   size_t n);
 
+/*
+ * The bytes Go's json.Marshal writes for the character at s (len > 0),
+ * quotes excluded: '<', '>' and '&' as \u003c (6), '"' and '\\' as two,
+ * \n \r \t as two, other control bytes as \u00XX (6; Go 1.22 writes \b
+ * and \f in two, so this is an upper bound), U+2028 and U+2029 as six,
+ * each invalid UTF-8 byte as \ufffd (6). *used: the bytes of s it covers.
+ * Tekton's entrypoint writes results this way into the termination message.
+ */
+size_t escape_json_char(const char *s, size_t len, size_t *used);
+
 /* The value of a hexadecimal digit (0-9, a-f, A-F), or -1. */
 int escape_hex_digit(char c);
 

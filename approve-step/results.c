@@ -65,17 +65,71 @@ static bool write_result(int dir_fd, const char *name, const char *value)
 	return true;
 }
 
+/*
+ * What one result costs in the termination message besides its name and
+ * value: Tekton's entrypoint writes each as a RunResult,
+ * {"key":"NAME","value":"VALUE","type":1}, json.Marshal'd into one array,
+ * with a comma between entries (pkg/result, pkg/termination).
+ */
+#define ENTRY_OVERHEAD (sizeof("{\"key\":\"\",\"value\":\"\",\"type\":1},") - 1)
+#define ARRAY_OVERHEAD 2 /* [ ] */
+
+/* The bytes json.Marshal writes for s, without its quotes. */
+static size_t json_size(const char *s)
+{
+	size_t len = strlen(s), total = 0, used;
+
+	for (size_t i = 0; i < len; i += used)
+		total += escape_json_char(s + i, len - i, &used);
+	return total;
+}
+
+/*
+ * Cuts s (escaped text) so that json.Marshal writes at most budget bytes
+ * for it, ending in ESCAPE_CUT_MARK when cut. Returns that size.
+ */
+static size_t fit_json(char *s, size_t budget)
+{
+	const size_t mark = sizeof(ESCAPE_CUT_MARK) - 1;
+	size_t len = strlen(s), total = json_size(s), i = 0, used, n;
+
+	if (total <= budget)
+		return total;
+	for (total = 0; i < len; i += used, total += n) {
+		n = escape_json_char(s + i, len - i, &used);
+		if (total + n + mark > budget)
+			break;
+	}
+	memcpy(s + i, ESCAPE_CUT_MARK, mark + 1);
+	return total + mark;
+}
+
+/* What a result costs in the termination message. */
+static size_t entry_size(const char *name, size_t value_json)
+{
+	return ENTRY_OVERHEAD + strlen(name) + value_json;
+}
+
 bool results_write(int dir_fd, const struct results *r)
 {
 	char approver[RESULTS_APPROVER_MAX];
 	char comment[RESULTS_COMMENT_MAX];
 	char waited[24];
+	size_t used = ARRAY_OVERHEAD;
 	bool ok = true;
 
 	escape_value(approver, sizeof(approver), r->approver, r->approver_len,
 		     0);
 	escape_value(comment, sizeof(comment), r->comment, r->comment_len, 0);
 	snprintf(waited, sizeof(waited), "%" PRId64, r->waited_ms / 1000);
+
+	/* Budgeted as Tekton writes them: a '<' costs six bytes, not one. */
+	used += entry_size("decision", json_size(r->decision));
+	used += entry_size("waited-seconds", json_size(waited));
+	used += entry_size("approver",
+			   fit_json(approver, RESULTS_APPROVER_MAX - 1));
+	used += entry_size("comment", 0);
+	fit_json(comment, RESULTS_TOTAL_MAX - used);
 
 	ok &= write_result(dir_fd, "approver", approver);
 	ok &= write_result(dir_fd, "comment", comment);

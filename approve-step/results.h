@@ -1,7 +1,11 @@
 /*
- * Tekton results: small files that later tasks read. They travel in the
- * container's termination message (4096 bytes shared with Tekton's own
- * data), so together they stay under RESULTS_TOTAL_MAX.
+ * Tekton results: small files that later tasks read. Tekton's entrypoint
+ * carries them in the container's termination message, json.Marshal'd
+ * (a '<' takes six bytes there) with about 30 bytes of framing each, and
+ * fails the step if the message passes 4096 bytes. So the results are
+ * budgeted as Tekton writes them: all four, framing included, take at most
+ * RESULTS_TOTAL_MAX bytes of the message, which leaves 1024 for Tekton's
+ * own entries (StartedAt, about 63 bytes; ExitCode, Reason).
  */
 #ifndef APPROVE_STEP_RESULTS_H
 #define APPROVE_STEP_RESULTS_H
@@ -11,7 +15,8 @@
 #include <stdint.h>
 
 #define RESULTS_TOTAL_MAX 3072
-#define RESULTS_APPROVER_MAX 1000 /* escaped bytes, including a cut mark */
+/* Escaped bytes, and bytes in the message, including a cut mark. */
+#define RESULTS_APPROVER_MAX 1000
 #define RESULTS_COMMENT_MAX 2000
 
 struct results {

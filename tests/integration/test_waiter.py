@@ -18,6 +18,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from cases import WaiterTest, main  # noqa: E402
 from proc import BIN, SLOW, WRAPPER, run, send  # noqa: E402
+from contract import (CUT_MARK, RESULT_NAMES, TERMINATION_MESSAGE_MAX,  # noqa: E402
+                      termination_message)
 from volume import KubeletVolume, write_by_rename, write_in_place  # noqa: E402
 
 
@@ -427,6 +429,28 @@ class LogSafety(WaiterTest):
                     ("decision", "approver", "comment", "waited-seconds"))
         self.assertLessEqual(total, 3072)
         self.assertTrue(w.result("comment").endswith("...[truncated]"))
+
+    def test_results_fit_tekton_after_go_escaping(self):
+        # Tekton json.Marshals results into the 4096-byte termination
+        # message: 2,000 '<' take 12,000 bytes there, and an approved step
+        # whose message is too long fails. It must stay approved.
+        w = self.start()
+        w.watching()
+        self.volume.patch({"status": json.dumps(
+            {"decision": "approved", "approver": "a&b<c>\"d\\" * 150,
+             "comment": "<" * 2000})})
+        self.assertExit(w, 0)
+        self.assertEqual(w.result("decision"), "approved")
+        results = {}
+        for name in RESULT_NAMES:
+            with open(os.path.join(w.results_dir, name), "rb") as f:
+                results[name] = f.read()
+        message = termination_message(results)
+        self.assertLessEqual(len(message), TERMINATION_MESSAGE_MAX, message[:200])
+        self.assertTrue(results["comment"].startswith(b"<" * 100))
+        self.assertTrue(results["comment"].endswith(CUT_MARK.encode()))
+        # Tekton's own entries (StartedAt, ExitCode, Reason) keep room.
+        self.assertLessEqual(len(message), TERMINATION_MESSAGE_MAX - 512)
 
     def test_first_lines_say_how_to_decide(self):
         w = self.start("--configmap", "approve-cm", "--namespace", "ci",

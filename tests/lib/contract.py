@@ -112,6 +112,56 @@ def escape_result(value):
     return "".join(out)
 
 
+def go_json_string(raw):
+    """bytes -> the bytes Go's json.Marshal writes for them as a string
+    (HTML-safe, as Tekton's entrypoint writes results into the termination
+    message): <, >, & as \\u003c..., " and \\ as two bytes, \\n \\r \\t \\b
+    \\f as two, other control bytes as \\u00XX, U+2028/9 as \\u2028, and
+    each byte of invalid UTF-8 as \\ufffd (Go decodes one byte at a time)."""
+    out, i = ['"'], 0
+    while i < len(raw):
+        for n in (1, 2, 3, 4):
+            try:
+                ch = raw[i:i + n].decode("utf-8")
+                break
+            except UnicodeDecodeError:
+                ch = None
+        if ch is None:
+            out.append("\\ufffd")
+            i += 1
+            continue
+        i += n
+        cp = ord(ch)
+        if ch in '<>&\u2028\u2029':
+            out.append("\\u%04x" % cp)
+        elif ch in '"\\':
+            out.append("\\" + ch)
+        elif ch in "\n\r\t\b\f":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b",
+                        "\f": "\\f"}[ch])
+        elif cp < 0x20:
+            out.append("\\u%04x" % cp)
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out).encode("utf-8")
+
+
+def termination_message(results, started_at="2026-12-01T02:47:45.123456789Z"):
+    """The termination message Tekton's entrypoint writes for a step's
+    results (name -> bytes): json.Marshal of []RunResult
+    {"key","value","type":1}, after its own StartedAt entry (type 3)."""
+    entries = [b'{"key":"StartedAt","value":' + go_json_string(
+        started_at.encode()) + b',"type":3}']
+    for name, value in results.items():
+        entries.append(b'{"key":' + go_json_string(name.encode()) +
+                       b',"value":' + go_json_string(value) + b',"type":1}')
+    return b"[" + b",".join(entries) + b"]"
+
+
+TERMINATION_MESSAGE_MAX = 4096  # Tekton fails the step above this
+
+
 def encode_voter(name):
     """A user name as a ConfigMap key suffix (bytes outside [-.a-zA-Z0-9]
     as _xx), as the contract defines it."""

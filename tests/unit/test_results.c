@@ -95,6 +95,75 @@ static void bounded_in_total(void **state)
 	assert_non_null(strstr(buf, "...[truncated]"));
 }
 
+/*
+ * The termination message Tekton's entrypoint would write for these
+ * results: Go's json.Marshal of [{"key","value","type":1}...], counted
+ * here byte by byte from Go's rules, independently of results.c.
+ */
+static size_t go_json_string(const char *s)
+{
+	size_t n = 2; /* quotes */
+	for (const unsigned char *p = (const void *)s; *p; p++) {
+		if (*p == '<' || *p == '>' || *p == '&')
+			n += 6;
+		else if (*p == '"' || *p == '\\' || *p == '\n' || *p == '\r' ||
+			 *p == '\t')
+			n += 2;
+		else if (*p < 0x20)
+			n += 6;
+		else if (p[0] == 0xe2 && p[1] == 0x80 &&
+			 (p[2] == 0xa8 || p[2] == 0xa9))
+			n += 6, p += 2;
+		else
+			n += 1; /* valid UTF-8 here: results are escaped first */
+	}
+	return n;
+}
+
+static size_t message_size(struct fixture *f)
+{
+	static char buf[8192];
+	const char *names[] = {"decision", "approver", "comment",
+			       "waited-seconds"};
+	size_t total = 1; /* [ */
+	for (size_t i = 0; i < 4; i++) {
+		read_result(f, names[i], buf, sizeof(buf));
+		/* {"key":NAME,"value":VALUE,"type":1} and , or ] */
+		total += strlen("{\"key\":,\"value\":,\"type\":1}") + 1 +
+			 go_json_string(names[i]) + go_json_string(buf);
+	}
+	return total;
+}
+
+/* Tekton's own entries in the same message: StartedAt, with a wide margin. */
+#define TEKTON_OWN 256
+
+static void budgeted_as_tekton_escapes(void **state)
+{
+	struct fixture *f = *state;
+	static char lt[2001], mixed[6001], buf[4096];
+	memset(lt, '<', 2000);
+	for (size_t i = 0; i < 6000; i += 3)
+		memcpy(mixed + i, "&\"\\", 3);
+	struct results r = {.decision = "approved", .approver = mixed,
+			    .approver_len = 6000, .comment = lt,
+			    .comment_len = 2000, .waited_ms = 5000};
+	assert_true(results_write(f->fd, &r));
+	assert_true(message_size(f) <= RESULTS_TOTAL_MAX);
+	assert_true(message_size(f) + TEKTON_OWN <= 4096);
+	read_result(f, "decision", buf, sizeof(buf));
+	assert_string_equal(buf, "approved");
+	read_result(f, "comment", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "<<<<<<<<<<"));
+	assert_non_null(strstr(buf, "...[truncated]"));
+	/* A comment Tekton carries as is stays whole. */
+	r.approver = "alice", r.approver_len = 5;
+	r.comment = lt, r.comment_len = 300;
+	assert_true(results_write(f->fd, &r));
+	read_result(f, "comment", buf, sizeof(buf));
+	assert_int_equal(strlen(buf), 300);
+}
+
 static void replaces_planted_symlink(void **state)
 {
 	struct fixture *f = *state;
@@ -135,6 +204,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(bounded_in_total, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(budgeted_as_tekton_escapes,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(replaces_planted_symlink, setup,
 						teardown),
 		cmocka_unit_test(missing_dir_fails),
