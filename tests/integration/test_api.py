@@ -78,6 +78,7 @@ class APITest(WaiterTest):
 
     sans = ("IP:127.0.0.1", "DNS:kubernetes.default.svc")
     ca = "fake-cluster-ca"
+    host = "127.0.0.1"
     data = {KEY: "init"}
 
     def setUp(self):
@@ -86,7 +87,7 @@ class APITest(WaiterTest):
         self.tokens = [self.token]
         self.api = fakeapi.FakeAPI(
             CERTS, cert=server_cert(self.sans, self.ca), ca=self.ca,
-            tokens={self.token: USER})
+            host=self.host, tokens={self.token: USER})
         self.api.start()
         if self.data is not None:
             self.api.configmap(NS, CM, self.data)
@@ -99,6 +100,7 @@ class APITest(WaiterTest):
             for w in self.waiters:
                 w.kill()
                 self.assertNoSecret(w)
+                self.assertCleanLog(w)   # and no sanitizer report
         finally:
             super().tearDown()
             self.api.stop()
@@ -255,6 +257,13 @@ class Decisions(APITest):
         self.api.configmap(NS, "other", {KEY: "approved"})
         self.api.configmap("prod", CM, {KEY: "approved"})
         self.patch({"run-2": "approved"})
+        # An event for another object in our stream (no fieldSelector
+        # honoured, say) is not ours.
+        self.api.inject(fakeapi.go_json({"type": "MODIFIED", "object": {
+            "kind": "ConfigMap", "apiVersion": "v1",
+            "metadata": {"name": "other", "namespace": NS,
+                         "resourceVersion": str(self.api.store.rv)},
+            "data": {KEY: "approved"}}}) + b"\n")
         w.running_after(0.5)
         self.patch({KEY: "approve"})
         self.assertExit(w, 0)
@@ -633,6 +642,24 @@ class DNSHost(Certificates):
 
     def test_ip_host_is_not_matched_by_a_dns_name(self):
         self.refused()
+
+
+class IPv6Host(Certificates):
+    sans = ("IP:::1",)
+    host = "::1"
+
+    def test_ipv6_host_in_brackets(self):
+        self.accepted()
+
+    def test_bare_ipv6_service_variable(self):
+        env = {"KUBERNETES_SERVICE_HOST": "::1",
+               "KUBERNETES_SERVICE_PORT": str(self.api.port)}
+        args = [a for a in self.argv() if a not in ("--api-server",
+                                                    self.api.url)]
+        w = Waiter(*args, results_dir=self.results, env=env)
+        self.waiters.append(w)
+        self.assertIn(f"through the API at https://[::1]:{self.api.port}",
+                      w.wait_for_line(ESTABLISHED))
 
 
 class Bundle(Certificates):
