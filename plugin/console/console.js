@@ -498,9 +498,11 @@ function drawAction(box, run, why) {
     confirmBox.hidden = false;
     yes.focus();
   };
+  // the card's heading describes each button: "Approve, release-42 · approval"
+  const about = `h-${run.uid}`;
   const buttons = el('div', { class: 'buttons' },
-    el('button', { type: 'button', class: 'approved', onclick: ask('approved') }, 'Approve'), ' ',
-    el('button', { type: 'button', class: 'refused', onclick: ask('refused') }, 'Refuse'));
+    el('button', { type: 'button', class: 'approved', 'aria-describedby': about, onclick: ask('approved') }, 'Approve'), ' ',
+    el('button', { type: 'button', class: 'refused', 'aria-describedby': about, onclick: ask('refused') }, 'Refuse'));
   box.replaceChildren(el('div', { class: 'vote-form' },
     el('label', { for: cid }, 'Comment (optional, recorded with your vote)'), comment, buttons, confirmBox));
 }

@@ -41,11 +41,13 @@ const cm = async (ns = 'ci', name = 'approve-cm') => (await fake('get', { resour
 
 // ------------------------------------------------------------------ kubectl approve
 const uis = new Set();
-// Starts `kubectl approve ui --no-browser ARGS` as USER; resolves once it
+// Starts `kubectl approve ui --no-browser ARGS` as USER (with ui.env if set); resolves once it
 // printed its address. Its own process group, as a terminal's job is.
 function ui(user, ...args) {
-  const proc = spawn(PLUGIN, ['ui', '--no-browser', `--kubeconfig=${info.kubeconfig}`, `--context=${user}`, ...args],
-    { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const browser = args[0] === 'browser'; // ui(USER, 'browser', ...): without --no-browser
+  if (browser) args.shift();
+  const proc = spawn(PLUGIN, ['ui', ...(browser ? [] : ['--no-browser']), `--kubeconfig=${info.kubeconfig}`, `--context=${user}`, ...args],
+    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: ui.env || process.env });
   let err = '';
   proc.stderr.on('data', (d) => { err += d; });
   const exited = new Promise((r) => proc.on('exit', (code, sig) => r({ code, sig })));
@@ -490,6 +492,21 @@ test('Ctrl-C stops kubectl proxy and leaves no process; SIGTERM too', async () =
     assert.ok(Date.now() - t0 < 5000, 'stopped within 5 s');
     await until('no process left', async () => holders().length === 0, 3000);
     await assert.rejects(request(u.port, '/console/'), /ECONNREFUSED/);
+  }
+});
+
+test('without --no-browser, xdg-open gets the address', async () => {
+  const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'console-xdg-'));
+  const out = path.join(bin, 'opened');
+  fs.writeFileSync(path.join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s\\n' "$*" > '${out}'\n`, { mode: 0o755 });
+  ui.env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+  try {
+    const u = await ui('alice', 'browser');
+    await until('xdg-open', async () => fs.existsSync(out) && fs.readFileSync(out, 'utf8') === `${u.url}\n`, 5000);
+    await stop(u);
+  } finally {
+    delete ui.env;
+    fs.rmSync(bin, { recursive: true, force: true });
   }
 });
 
