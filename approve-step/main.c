@@ -28,6 +28,8 @@
 
 /* Network file systems report no remote writes: re-read them this often. */
 #define REMOTE_POLL_MS 5000
+/* Without inotify (a kernel limit ran out), re-read this often. */
+#define NO_INOTIFY_POLL_MS 5000
 
 /* The exit status Tekton sees (README, "Exit codes"). */
 enum exit_code { EXIT_APPROVED = 0, EXIT_REFUSED = 1, EXIT_SETUP = 2 };
@@ -65,6 +67,24 @@ static void block_signals(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * How often to re-read besides the events: --poll-interval if given; on a
+ * network file system REMOTE_POLL_MS; without events at all at least
+ * every NO_INOTIFY_POLL_MS, even with --poll-interval 0, or no decision
+ * would ever be seen.
+ */
+static int64_t poll_interval(const struct options *opts,
+			     const struct watch *w)
+{
+	int64_t ms = opts->poll_ms;
+
+	if (ms == OPTIONS_POLL_AUTO)
+		ms = w->remote_fs ? REMOTE_POLL_MS : 0;
+	if (w->limit != LIMIT_NONE && ms == 0)
+		ms = NO_INOTIFY_POLL_MS;
+	return ms;
+}
+
 int main(int argc, char **argv)
 {
 	struct options opts;
@@ -92,8 +112,7 @@ int main(int argc, char **argv)
 		goto out;
 	if (!watch_open(&watch, opts.dir, &signals))
 		goto out;
-	if (opts.poll_ms == OPTIONS_POLL_AUTO)
-		opts.poll_ms = watch.remote_fs ? REMOTE_POLL_MS : 0;
+	opts.poll_ms = poll_interval(&opts, &watch);
 
 	report_start(&opts, &watch);
 	wait_for_decision(&opts, &watch, start, &out);

@@ -96,6 +96,21 @@ static void report_how(const struct options *opts)
 			 host, ns);
 }
 
+/* A kernel limit kept inotify from us: which, what instead, how to raise it. */
+static void report_no_inotify(const struct options *opts,
+			      const struct watch *w)
+{
+	char what[256], fix[256], every[32];
+
+	limit_describe(w->limit, what, sizeof(what), fix, sizeof(fix));
+	duration_format(every, sizeof(every), opts->poll_ms);
+	log_warn("cannot watch %s for changes: %s: %s: %s; re-reading %s/%s%s "
+		 "every %s instead; to be woken at once, %s",
+		 opts->dir, w->limit_call, strerror(w->limit_errno), what,
+		 opts->dir, opts->key, options_vote_mode(opts) ? ".USER" : "",
+		 every, fix);
+}
+
 void report_start(const struct options *opts, const struct watch *w)
 {
 	char deadline[128];
@@ -115,6 +130,8 @@ void report_start(const struct options *opts, const struct watch *w)
 			 "missed",
 			 opts->dir, w->remote_fs);
 	}
+	if (w->limit != LIMIT_NONE)
+		report_no_inotify(opts, w);
 }
 
 static const char *signal_name(int signo)

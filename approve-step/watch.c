@@ -51,61 +51,75 @@ static const char *remote_fs_name(const char *path)
 	return NULL;
 }
 
-static void read_limit(const char *name, char *out, size_t outsz)
-{
-	char path[128];
-	ssize_t n = -1;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/sys/fs/inotify/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, out, outsz - 1);
-		close(fd);
-	}
-	if (n <= 0)
-		n = snprintf(out, outsz, "?");
-	out[n] = '\0';
-	out[strcspn(out, "\n")] = '\0';
-}
-
 static void log_inotify_init_error(void)
 {
-	char limit[32];
+	log_error("inotify_init1: %s: cannot watch for changes (is inotify "
+		  "enabled in this kernel?)",
+		  strerror(errno));
+}
 
-	if (errno == EMFILE) {
-		read_limit("max_user_instances", limit, sizeof(limit));
-		log_error("inotify_init1: %s: this user has used up "
-			  "fs.inotify.max_user_instances (%s) or this process "
-			  "its open files limit; raise it on the node, e.g. "
-			  "sysctl -w fs.inotify.max_user_instances=1024",
-			  strerror(errno), limit);
+static void log_add_watch_error(const char *path, int err)
+{
+	if (err == ENOENT || err == ENOTDIR) {
+		log_error("--dir %s: %s: give the workspace directory that "
+			  "holds the decision",
+			  path, err == ENOENT ? "no such directory"
+					      : "not a directory");
 	} else {
-		log_error("inotify_init1: %s: cannot watch for changes "
-			  "(is inotify enabled in this kernel?)",
-			  strerror(errno));
+		log_error("inotify_add_watch %s: %s", path, strerror(err));
 	}
 }
 
-static void log_add_watch_error(const char *path)
+/*
+ * Notes that a limit kept inotify from us; false if err is no limit the
+ * step can wait through. The open files limit is not one: reading the key
+ * needs a descriptor too.
+ */
+static bool limit_hit(struct watch *w, enum limit_kind kind, const char *call,
+		      int err)
 {
-	char limit[32];
-
-	if (errno == ENOSPC) {
-		read_limit("max_user_watches", limit, sizeof(limit));
-		log_error("inotify_add_watch %s: %s: this user has used up "
-			  "fs.inotify.max_user_watches (%s); raise it on the "
-			  "node, e.g. sysctl -w fs.inotify.max_user_watches="
-			  "524288",
-			  path, strerror(errno), limit);
-	} else if (errno == ENOENT || errno == ENOTDIR) {
-		log_error("--dir %s: %s: give the workspace directory that "
-			  "holds the decision",
-			  path, errno == ENOENT ? "no such directory"
-						: "not a directory");
-	} else {
-		log_error("inotify_add_watch %s: %s", path, strerror(errno));
+	if (kind == LIMIT_NONE)
+		return false;
+	if (kind == LIMIT_OPEN_FILES) {
+		char what[256], fix[128];
+		limit_describe(kind, what, sizeof(what), fix, sizeof(fix));
+		log_error("%s: %s: %s; %s", call, strerror(err), what, fix);
+		return false;
 	}
+	w->limit = kind;
+	w->limit_call = call;
+	w->limit_errno = err;
+	if (w->inotify_fd >= 0)
+		close(w->inotify_fd);
+	w->inotify_fd = -1;
+	return true;
+}
+
+/* inotify on path, or a limit noted in w; false (logged) on other errors. */
+static bool watch_dir(struct watch *w, const char *path)
+{
+	w->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (w->inotify_fd < 0) {
+		int err = errno;
+		enum limit_kind kind = limit_of_inotify_init(err, w->signal_fd);
+		if (limit_hit(w, kind, "inotify_init1", err))
+			return true;
+		errno = err;
+		if (kind == LIMIT_NONE)
+			log_inotify_init_error();
+		return false;
+	}
+	/* The watch comes first: a change after it is never missed. */
+	w->wd = inotify_add_watch(w->inotify_fd, path, WATCH_MASK);
+	if (w->wd < 0) {
+		int err = errno;
+		if (limit_hit(w, limit_of_add_watch(err), "inotify_add_watch",
+			      err))
+			return true;
+		log_add_watch_error(path, err);
+		return false;
+	}
+	return true;
 }
 
 bool watch_open(struct watch *w, const char *path, const sigset_t *signals)
@@ -119,24 +133,24 @@ bool watch_open(struct watch *w, const char *path, const sigset_t *signals)
 		log_error("signalfd: %s", strerror(errno));
 		return false;
 	}
-	w->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (w->inotify_fd < 0) {
-		log_inotify_init_error();
+	if (!watch_dir(w, path))
 		return false;
-	}
-	/* The watch comes first: a change after it is never missed. */
-	w->wd = inotify_add_watch(w->inotify_fd, path, WATCH_MASK);
-	if (w->wd < 0) {
-		log_add_watch_error(path);
-		return false;
-	}
 	/*
 	 * No descriptor is kept on the directory: files are read by path, and
 	 * an open descriptor would keep a deleted directory alive and silence
 	 * its IN_DELETE_SELF.
 	 */
 	if (stat(path, &st) < 0) {
-		log_error("stat --dir %s: %s", path, strerror(errno));
+		int err = errno;
+		/* Without inotify, this is the first look at the directory. */
+		if (w->limit != LIMIT_NONE && (err == ENOENT || err == ENOTDIR))
+			log_add_watch_error(path, err);
+		else
+			log_error("stat --dir %s: %s", path, strerror(err));
+		return false;
+	}
+	if (!S_ISDIR(st.st_mode)) { /* only without inotify's IN_ONLYDIR */
+		log_add_watch_error(path, ENOTDIR);
 		return false;
 	}
 	w->dev = st.st_dev;
@@ -213,8 +227,9 @@ enum watch_wake watch_wait(struct watch *w, int64_t timeout_ms, int *signo)
 		log_error("poll: %s", strerror(errno));
 		return WATCH_ERROR;
 	}
-	if (n == 0)
-		return WATCH_TIMER;
+	if (n == 0) /* without inotify, only this look notices a new dir */
+		return w->limit == LIMIT_NONE || watch_same_dir(w) ? WATCH_TIMER
+								 : WATCH_GONE;
 	if ((fds[0].revents & POLLIN) && read_signal(w, signo))
 		return WATCH_SIGNAL;
 	if (fds[1].revents & POLLIN) {

@@ -6,6 +6,8 @@
 #ifndef APPROVE_STEP_WATCH_H
 #define APPROVE_STEP_WATCH_H
 
+#include "limit.h"
+
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,6 +22,13 @@ struct watch {
 	int signal_fd; /* -1: not open */
 	/* Non-NULL when the file system gives no events for remote writes. */
 	const char *remote_fs;
+	/*
+	 * Not LIMIT_NONE when a kernel limit kept inotify from us: no events
+	 * come (inotify_fd is -1), so the caller must re-read on a timer.
+	 */
+	enum limit_kind limit;
+	const char *limit_call; /* the call that failed, for the log */
+	int limit_errno;
 };
 
 enum watch_wake {
@@ -33,10 +42,16 @@ enum watch_wake {
 /*
  * Sets the watch up before anything is read; logs why it could not.
  * signals: the cancelling signals, already blocked (main sets them up).
+ * When a limit keeps inotify from us (w->limit), it still succeeds: only
+ * the signals and the timer wake watch_wait then.
  */
 bool watch_open(struct watch *w, const char *path, const sigset_t *signals);
 
-/* Waits at most timeout_ms (< 0: no limit). *signo is set on WATCH_SIGNAL. */
+/*
+ * Waits at most timeout_ms (< 0: no limit). *signo is set on WATCH_SIGNAL.
+ * Without inotify (w->limit), a timer wake whose path no longer names the
+ * directory is WATCH_GONE, as an inotify event would have said.
+ */
 enum watch_wake watch_wait(struct watch *w, int64_t timeout_ms, int *signo);
 
 /* False once the path no longer names the directory being watched. */

@@ -1,19 +1,40 @@
 """inotify's limits (watches, instances, the event queue) and closed or
 broken standard descriptors."""
 
+import errno
 import os
 import signal
 import struct
 import subprocess
+import time
 
-from case import CASES, PYTHON, approve_json, as_user, kubelet, libc
+from case import (CASES, PYTHON, SLOW, UID, approve_json, as_user, kubelet,
+                  libc)
 from cases import Skip, check
 from proc import WRAPPER
 from volume import write_by_rename
 
 
 # ---------------------------------------------------------------------------
-# inotify limits: exit 2 and a message naming the limit.
+# inotify limits: the step says which limit ran out and how to raise it,
+# then waits by re-reading every 5 s (--poll-interval otherwise), and a
+# kubelet-style update still decides, within that interval and a margin.
+
+POLL_S = 5.0     # the re-read interval without inotify
+MARGIN_S = 2.0   # for the update, the read and the exit, on a loaded machine
+NO_INOTIFY = (r"warning: cannot watch .* for changes: {call}: {err}: "
+              r"this user has used up its inotify {what} "
+              r"\(fs\.inotify\.max_user_{what} = \d+{ns}\); re-reading "
+              r".*/vol/status every 5s instead; to be woken at once, raise "
+              r"it on the node: sysctl -w fs\.inotify\.max_user_{what}=")
+NS_LIMIT = "; this user namespace's user\\.max_inotify_{what} = {value}"
+
+
+def no_inotify_line(call, err, what, ns_value=None):
+    ns = "" if ns_value is None else NS_LIMIT.format(what=what,
+                                                      value=ns_value)
+    return NO_INOTIFY.format(call=call, err=err, what=what, ns=ns)
+
 
 def in_userns(limit, value=0):
     """Command prefix: a new user namespace whose own inotify limit is set
@@ -29,28 +50,66 @@ def userns_available():
     return r.returncode == 0
 
 
-# (what is used up, the user namespace's limit set to 0, the message)
+def decides_by_rereading(t, w, vol, decision, line, own_log=True):
+    """The waiter said why it re-reads (line); one kubelet update with the
+    decision then ends it within the interval and the margin. own_log:
+    the log holds approve-step's lines only."""
+    w.wait_line(line)
+    w.wait_for_line("does not exist yet: pending")
+    w.running_after()
+    start = time.monotonic()
+    vol.update({"status": decision})
+    rc = w.wait(timeout=POLL_S + MARGIN_S)
+    took = time.monotonic() - start
+    expected = {"approved": 0, "refused": 1}[decision]
+    check(rc == expected, f"exit {rc}, expected {expected}; log:\n{w.log()}")
+    check(w.result("decision") == decision,
+          f"result decision {w.result('decision')!r}")
+    check(took <= (POLL_S + MARGIN_S) * SLOW,
+          f"decided {took:.1f}s after the update")
+    if own_log:
+        w.check_log()
+    return took
+
+
+# (what is used up, the user namespace's limit set to 0, the failed call
+# and its error, the decision the update brings)
 USERNS_LIMITS = [
-    ("watches", "max_inotify_watches",
-     r"error: inotify_add_watch .*: No space left on device: .*"
-     r"fs\.inotify\.max_user_watches"),
-    ("instances", "max_inotify_instances",
-     r"error: inotify_init1: Too many open files: .*"
-     r"fs\.inotify\.max_user_instances"),
+    ("watches", "max_inotify_watches", "inotify_add_watch",
+     "No space left on device", "approved"),
+    ("instances", "max_inotify_instances", "inotify_init1",
+     "Too many open files", "refused"),
 ]
 
 
-def limit_case(t, limit, message):
-    os.mkdir(t.path("vol"))
+def limit_case(t, what, limit, call, err, decision):
+    vol = kubelet(t)
+    vol.update({})
     w = t.start(prefix=in_userns(limit))
-    w.wait_line(message)
+    decides_by_rereading(t, w, vol, decision,
+                         no_inotify_line(call, err, what, 0))
+
+
+for _row in USERNS_LIMITS:
+    CASES.add(f"inotify/{_row[0]} used up (fresh user namespace): waits by "
+              f"re-reading, says so", needs=["userns"])(
+        lambda t, row=_row: limit_case(t, *row))
+
+
+@CASES.add("inotify/none to be had, then the directory goes: exit 2 at the "
+           "next re-read", needs=["userns"])
+def rereading_directory_gone(t):
+    vol = kubelet(t)
+    vol.update({})
+    w = t.start(prefix=in_userns("max_inotify_instances"))
+    w.wait_line(no_inotify_line("inotify_init1", "Too many open files",
+                                "instances", 0))
+    w.wait_for_line("does not exist yet: pending")
+    os.rename(t.path("vol"), t.path("moved"))
+    os.mkdir(t.path("vol"))
+    w.wait_line(r"error: .*/vol was deleted, moved or unmounted while "
+                r"waiting", timeout=POLL_S + MARGIN_S)
     w.expect(2)
-
-
-for _what, _limit, _message in USERNS_LIMITS:
-    CASES.add(f"inotify/{_what} used up (fresh user namespace)",
-              needs=["userns"])(
-        lambda t, lim=_limit, m=_message: limit_case(t, lim, m))
 
 
 HOLD_INSTANCES = r"""
@@ -64,16 +123,134 @@ os.execvp(sys.argv[1], sys.argv[1:])
 """
 
 
-@CASES.add("inotify/instances used up by other processes of the same user",
-      needs=["root"])
+@CASES.add("inotify/instances used up by other processes of the same user: "
+           "waits by re-reading, says so", needs=["root"])
 def instances_used_by_other_processes(t):
-    os.mkdir(t.path("vol"))
-    w = t.start(prefix=as_user() + [PYTHON, "-c", HOLD_INSTANCES])
+    vol = kubelet(t)
+    vol.update({})
+    w = t.start(prefix=as_user() + [PYTHON, "-c", HOLD_INSTANCES],
+                results_owner=UID)
     w.wait_line(r"^holding \d+ inotify instances")
-    w.wait_line(r"error: inotify_init1: Too many open files: .*"
-                r"fs\.inotify\.max_user_instances")
-    rc = w.wait()
-    check(rc == 2, f"exit {rc}, expected 2; log:\n{w.log()}")
+    decides_by_rereading(t, w, vol, "approved", no_inotify_line(
+        "inotify_init1", "Too many open files", "instances"), own_log=False)
+
+
+@CASES.add("inotify/open files limit: exit 2, says which limit")
+def open_files_limit(t):
+    if WRAPPER:
+        raise Skip("valgrind needs descriptors of its own below the limit")
+    os.mkdir(t.path("vol"))
+    # 0-2, the results directory and the signalfd: no room for inotify,
+    # nor for reading the key, so waiting cannot work.
+    w = t.start(prefix=["prlimit", "--nofile=5", "--"])
+    w.wait_line(r"error: inotify_init1: Too many open files: this process "
+                r"has used up its open files limit \(5\); raise the "
+                r"container's nofile limit")
+    w.expect(2)
+
+
+# Limits that cannot be reached on a test machine (the node's file table,
+# kernel or cgroup memory): inotify_init1 fails as it would, through a
+# preloaded shim (the glibc build only: a static binary ignores it).
+INJECT = r"""
+#include <errno.h>
+#include <stdlib.h>
+int inotify_init1(int flags)
+{
+	(void)flags;
+	errno = atoi(getenv("INJECT_ERRNO"));
+	return -1;
+}
+"""
+
+
+def injected(t):
+    out = subprocess.run(["readelf", "-lW", t.bin], capture_output=True,
+                         text=True).stdout
+    if "INTERP" not in out:
+        raise Skip("a static binary ignores LD_PRELOAD")
+    src, lib = t.path("inject.c"), t.path("inject.so")
+    with open(src, "w") as f:
+        f.write(INJECT)
+    r = subprocess.run(["cc", "-shared", "-fPIC", "-o", lib, src],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise Skip(f"cannot build the shim: {r.stderr.strip()}")
+    return lib
+
+
+def injected_case(t, err, name, what):
+    lib = injected(t)
+    vol = kubelet(t)
+    vol.update({})
+    # An ASan build wants its runtime first; the shim may come first here.
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    w = t.start(env={"LD_PRELOAD": lib, "INJECT_ERRNO": str(err),
+                     "ASAN_OPTIONS": f"{asan}:verify_asan_link_order=0"})
+    decides_by_rereading(t, w, vol, "approved",
+                         rf"warning: cannot watch .* for changes: "
+                         rf"inotify_init1: {name}: {what}; re-reading "
+                         rf".*/vol/status every 5s instead; to be woken at "
+                         rf"once, ")
+
+
+CASES.add("inotify/node's file table full (ENFILE, injected): waits by "
+          "re-reading, says so")(lambda t: injected_case(
+              t, errno.ENFILE, "Too many open files in system",
+              r"the node has used up its open files \(fs\.file-max = \d+\)"))
+CASES.add("inotify/no memory for an instance (ENOMEM, injected): waits by "
+          "re-reading, says so")(lambda t: injected_case(
+              t, errno.ENOMEM, "Cannot allocate memory",
+              "the kernel could not allocate an inotify instance"))
+
+
+# More waiters than the limit allows: those past it say so and re-read;
+# every one decides, the refusals and the approvals alike.
+WAITERS = 12
+INSTANCES = 4
+
+
+@CASES.add(f"inotify/{WAITERS} waiters, {INSTANCES} inotify instances (user "
+           f"namespace): every one decides", needs=["userns"])
+def more_waiters_than_instances(t):
+    holder = subprocess.Popen(in_userns("max_inotify_instances", INSTANCES)
+                              + ["sleep", "600"])
+    try:
+        ns = f"/proc/{holder.pid}/ns/user"
+        time.sleep(0.2)  # the limit is written before sleep runs
+        enter = ["nsenter", f"--user={ns}", "--preserve-credentials"]
+        vols = {d: kubelet(t, f"vol-{d}") for d in ("approved", "refused")}
+        waiters = []
+        for i in range(WAITERS):
+            decision = "approved" if i % 2 == 0 else "refused"
+            vols[decision].update({})
+            w = t.start(vol=vols[decision].path, prefix=enter)
+            w.wait_for_line("does not exist yet: pending")
+            waiters.append((w, decision))
+        polling = [w for w, _ in waiters
+                   if any("cannot watch" in ln for ln in w.lines())]
+        check(len(polling) == WAITERS - INSTANCES,
+              f"{len(polling)} waiters re-read, expected "
+              f"{WAITERS - INSTANCES}")
+        start = time.monotonic()
+        for decision, vol in vols.items():
+            vol.update({"status": decision})
+        for w, decision in waiters:
+            expected = {"approved": 0, "refused": 1}[decision]
+            rc = w.wait(timeout=POLL_S + MARGIN_S)
+            check(rc == expected, f"exit {rc}, expected {expected}; "
+                                  f"log:\n{w.log()}")
+            check(w.result("decision") == decision,
+                  f"result decision {w.result('decision')!r}")
+            w.check_log()
+        took = time.monotonic() - start
+        check(took <= (POLL_S + MARGIN_S) * SLOW,
+              f"the last waiter decided {took:.1f}s after the updates")
+        print(f"    {WAITERS} waiters ({len(polling)} re-reading) all decided "
+              f"within {took:.1f}s of the updates")
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 # ---------------------------------------------------------------------------
