@@ -22,7 +22,8 @@ from volume import write_by_rename
 
 POLL_S = 5.0     # the re-read interval without inotify
 MARGIN_S = 2.0   # for the update, the read and the exit, on a loaded machine
-NO_INOTIFY = (r"warning: cannot watch .* for changes: {call}: {err}: "
+# The error text is the C library's: glibc and musl word EMFILE apart.
+NO_INOTIFY = (r"warning: cannot watch .* for changes: {call}: [^:]+: "
               r"this user has used up its inotify {what} "
               r"\(fs\.inotify\.max_user_{what} = \d+{ns}\); re-reading "
               r".*/vol/status every 5s instead; to be woken at once, raise "
@@ -30,10 +31,10 @@ NO_INOTIFY = (r"warning: cannot watch .* for changes: {call}: {err}: "
 NS_LIMIT = "; this user namespace's user\\.max_inotify_{what} = {value}"
 
 
-def no_inotify_line(call, err, what, ns_value=None):
+def no_inotify_line(call, what, ns_value=None):
     ns = "" if ns_value is None else NS_LIMIT.format(what=what,
                                                       value=ns_value)
-    return NO_INOTIFY.format(call=call, err=err, what=what, ns=ns)
+    return NO_INOTIFY.format(call=call, what=what, ns=ns)
 
 
 def in_userns(limit, value=0):
@@ -72,22 +73,19 @@ def decides_by_rereading(t, w, vol, decision, line, own_log=True):
     return took
 
 
-# (what is used up, the user namespace's limit set to 0, the failed call
-# and its error, the decision the update brings)
+# (what is used up, the user namespace's limit set to 0, the failed call,
+# the decision the update brings)
 USERNS_LIMITS = [
-    ("watches", "max_inotify_watches", "inotify_add_watch",
-     "No space left on device", "approved"),
-    ("instances", "max_inotify_instances", "inotify_init1",
-     "Too many open files", "refused"),
+    ("watches", "max_inotify_watches", "inotify_add_watch", "approved"),
+    ("instances", "max_inotify_instances", "inotify_init1", "refused"),
 ]
 
 
-def limit_case(t, what, limit, call, err, decision):
+def limit_case(t, what, limit, call, decision):
     vol = kubelet(t)
     vol.update({})
     w = t.start(prefix=in_userns(limit))
-    decides_by_rereading(t, w, vol, decision,
-                         no_inotify_line(call, err, what, 0))
+    decides_by_rereading(t, w, vol, decision, no_inotify_line(call, what, 0))
 
 
 for _row in USERNS_LIMITS:
@@ -102,8 +100,7 @@ def rereading_directory_gone(t):
     vol = kubelet(t)
     vol.update({})
     w = t.start(prefix=in_userns("max_inotify_instances"))
-    w.wait_line(no_inotify_line("inotify_init1", "Too many open files",
-                                "instances", 0))
+    w.wait_line(no_inotify_line("inotify_init1", "instances", 0))
     w.wait_for_line("does not exist yet: pending")
     os.rename(t.path("vol"), t.path("moved"))
     os.mkdir(t.path("vol"))
@@ -131,8 +128,9 @@ def instances_used_by_other_processes(t):
     w = t.start(prefix=as_user() + [PYTHON, "-c", HOLD_INSTANCES],
                 results_owner=UID)
     w.wait_line(r"^holding \d+ inotify instances")
-    decides_by_rereading(t, w, vol, "approved", no_inotify_line(
-        "inotify_init1", "Too many open files", "instances"), own_log=False)
+    decides_by_rereading(t, w, vol, "approved",
+                         no_inotify_line("inotify_init1", "instances"),
+                         own_log=False)
 
 
 @CASES.add("inotify/open files limit: exit 2, says which limit")
@@ -143,7 +141,7 @@ def open_files_limit(t):
     # 0-2, the results directory and the signalfd: no room for inotify,
     # nor for reading the key, so waiting cannot work.
     w = t.start(prefix=["prlimit", "--nofile=5", "--"])
-    w.wait_line(r"error: inotify_init1: Too many open files: this process "
+    w.wait_line(r"error: inotify_init1: [^:]+: this process "
                 r"has used up its open files limit \(5\); raise the "
                 r"container's nofile limit")
     w.expect(2)
