@@ -13,6 +13,8 @@ const char *content_status_text(const struct content *c)
 		return "is not a regular file";
 	case CONTENT_TOO_BIG:
 		return "is larger than 1 MiB";
+	case CONTENT_OUTSIDE:
+		return "is a symbolic link out of the directory, not followed";
 	case CONTENT_FAILED:
 		break;
 	}

@@ -15,6 +15,7 @@ enum content_status {
 	CONTENT_FAILED,	  /* see err: permissions, a symlink loop, I/O */
 	CONTENT_NOT_FILE, /* a directory, FIFO or device in its place */
 	CONTENT_TOO_BIG,  /* more than DECISION_FILE_MAX bytes */
+	CONTENT_OUTSIDE,  /* a symlink out of the directory: not followed */
 };
 
 struct content {

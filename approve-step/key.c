@@ -12,11 +12,14 @@ static uint64_t content_fingerprint(const struct content *c)
 				       : h;
 }
 
-/* One line for each new state of the key; warnings once per value. */
+/*
+ * One line for each new state of the key; warnings once per value. A
+ * value that decides nothing is shown by a short prefix only.
+ */
 static void log_state(struct seen *s, const struct content *c,
 		      const struct decision *d, uint64_t fp)
 {
-	char q[LOG_VALUE_MAX];
+	char q[LOG_SHORT_MAX];
 
 	if (!seen_new_state(s, fp))
 		return;
@@ -28,11 +31,11 @@ static void log_state(struct seen *s, const struct content *c,
 				 s->where, content_status_text(c), s->via);
 	} else if (d->verdict == VERDICT_PENDING) {
 		log_info("%s is %s: pending%s", s->where,
-			 log_quote(q, c->data, c->len), s->via);
+			 log_quote_short(q, c->data, c->len), s->via);
 	} else if (d->verdict == VERDICT_UNKNOWN && seen_first_warning(s, fp)) {
 		log_warn("%s holds %s, %s; still waiting (approve: %s; "
 			 "refuse: %s)%s",
-			 s->where, log_quote(q, c->data, c->len), d->problem,
+			 s->where, log_quote_short(q, c->data, c->len), d->problem,
 			 decision_approve_words, decision_refuse_words, s->via);
 	}
 }

@@ -94,3 +94,12 @@ const char *log_quote(char buf[LOG_VALUE_MAX], const char *value, size_t len)
 	strcat(buf, "\"");
 	return buf;
 }
+
+const char *log_quote_short(char buf[LOG_SHORT_MAX], const char *value,
+			    size_t len)
+{
+	buf[0] = '"';
+	escape_value(buf + 1, LOG_SHORT_MAX - 2, value, len, ESCAPE_QUOTES);
+	strcat(buf, "\"");
+	return buf;
+}

@@ -32,6 +32,16 @@ void log_msg(enum log_level level, const char *fmt, ...)
  */
 const char *log_quote(char buf[LOG_VALUE_MAX], const char *value, size_t len);
 
+/*
+ * Room for a short prefix of a value that is not a decision: enough to
+ * see what was written, too little to leak a file a link pointed at.
+ */
+#define LOG_SHORT_MAX 64
+
+/* log_quote for at most LOG_SHORT_MAX - 3 bytes of it, cut and marked. */
+const char *log_quote_short(char buf[LOG_SHORT_MAX], const char *value,
+			    size_t len);
+
 /* Joins n names with ", " into out, cut and marked to fit; returns its length. */
 size_t log_join(char out[LOG_VALUE_MAX], const char *const *names, int n);
 

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* O_PATH, O_NOFOLLOW, O_DIRECTORY, syscall() */
 #include "readfile.h"
 
 #include "decision.h"
@@ -5,10 +6,29 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+/*
+ * openat2(2) (Linux 5.6), declared here because musl's headers and older
+ * kernel headers lack it; the numbers are the kernel's ABI.
+ */
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+struct readfile_open_how {
+	uint64_t flags;
+	uint64_t mode;
+	uint64_t resolve;
+};
+#define READFILE_RESOLVE_NO_MAGICLINKS 0x02
+#define READFILE_RESOLVE_BENEATH 0x08
+
+#define OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
 
 /*
  * The bytes of the last file read. Static because it is large (up to
@@ -45,22 +65,76 @@ static void read_all(int fd, struct content *out)
 	out->len = len;
 }
 
+/*
+ * Without openat2 (a kernel before 5.6, or a seccomp filter that refuses
+ * it), only the kubelet's own layout is followed: KEY -> ..data/KEY, with
+ * ..data -> a snapshot directory named without a '/'. Any other link is
+ * not followed.
+ */
+static int open_kubelet_layout(int dir_fd, const char *name)
+{
+	char link[NAME_MAX + 16], want[NAME_MAX + 16], path[2 * NAME_MAX + 2];
+	ssize_t n;
+	int fd = openat(dir_fd, name, OPEN_FLAGS | O_NOFOLLOW);
+
+	if (fd >= 0 || errno != ELOOP)
+		return fd;
+	snprintf(want, sizeof(want), "..data/%s", name);
+	n = readlinkat(dir_fd, name, link, sizeof(link) - 1);
+	if (n < 0 || (link[n] = '\0', strcmp(link, want) != 0))
+		return errno = EXDEV, -1;
+	n = readlinkat(dir_fd, "..data", link, NAME_MAX);
+	if (n <= 0 || (link[n] = '\0', strchr(link, '/') != NULL) ||
+	    strcmp(link, "..") == 0 || strcmp(link, ".") == 0)
+		return errno = EXDEV, -1;
+	snprintf(path, sizeof(path), "%s/%s", link, name);
+	return openat(dir_fd, path, OPEN_FLAGS | O_NOFOLLOW);
+}
+
+/*
+ * Opens name in dir without following a link out of dir: whoever can
+ * write the volume (an emptyDir, a PVC) could otherwise point a key at
+ * /proc/self/environ or the ServiceAccount token and have the step read
+ * it. Links inside dir (the kubelet's ..data) are followed.
+ */
+static int open_beneath(const char *dir, const char *name)
+{
+	struct readfile_open_how how = {
+		.flags = OPEN_FLAGS,
+		.resolve = READFILE_RESOLVE_BENEATH |
+			   READFILE_RESOLVE_NO_MAGICLINKS,
+	};
+	int dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC), fd, err;
+
+	if (dir_fd < 0)
+		return -1;
+	do
+		fd = (int)syscall(SYS_openat2, dir_fd, name, &how, sizeof(how));
+	while (fd < 0 && errno == EAGAIN);
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+		fd = open_kubelet_layout(dir_fd, name);
+	err = errno;
+	close(dir_fd);
+	errno = err;
+	return fd;
+}
+
 void readfile_read(const char *dir, const char *name, struct content *out)
 {
-	char path[PATH_MAX];
 	struct stat st;
 	int fd;
 
 	*out = (struct content){.status = CONTENT_FAILED};
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
-	    (int)sizeof(path)) {
+	if (strchr(name, '/') != NULL || strlen(dir) >= PATH_MAX) {
 		out->err = ENAMETOOLONG;
 		return;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = open_beneath(dir, name);
 	if (fd < 0) {
 		out->err = errno;
-		out->status = errno == ENOENT ? CONTENT_MISSING : CONTENT_FAILED;
+		out->status = errno == ENOENT  ? CONTENT_MISSING
+			      : errno == EXDEV ? CONTENT_OUTSIDE
+					       : CONTENT_FAILED;
 		return;
 	}
 	if (fstat(fd, &st) < 0) {

@@ -5,8 +5,9 @@
 #include "content.h"
 
 /*
- * Opens dir/name by its path (following symlinks, as the kubelet's
- * KEY -> ..data/KEY needs) without blocking on FIFOs, and reads it whole.
+ * Opens name in dir, following symlinks only while they stay inside dir
+ * (the kubelet's KEY -> ..data/KEY; a link out of dir is CONTENT_OUTSIDE),
+ * without blocking on FIFOs, and reads it whole.
  * out->data stays valid until the next call: every read shares one buffer.
  */
 void readfile_read(const char *dir, const char *name, struct content *out);

@@ -51,6 +51,8 @@ def sparse_4_gib(vol):
 NOT_READABLE = r"warning: cannot read .*status: "
 NOT_REGULAR = NOT_READABLE + r"is not a regular file; still waiting"
 LOOP = NOT_READABLE + r"Too many levels of symbolic links; still waiting"
+OUTSIDE = (NOT_READABLE + r"is a symbolic link out of the directory, not "
+           r"followed; still waiting")
 
 # (name, what to put at vol/status before the start, the warning, the
 # decision written over it afterwards)
@@ -61,8 +63,14 @@ NOT_A_FILE = [
     ("FIFO in its place (never blocks)",
      lambda vol: os.mkfifo(f"{vol}/status"), NOT_REGULAR, "approved"),
     ("symlink to a device (/dev/zero)",
-     lambda vol: os.symlink("/dev/zero", f"{vol}/status"), NOT_REGULAR,
+     lambda vol: os.symlink("/dev/zero", f"{vol}/status"), OUTSIDE,
      "approved"),
+    ("symlink to the step's environment (/proc/self/environ)",
+     lambda vol: os.symlink("/proc/self/environ", f"{vol}/status"), OUTSIDE,
+     "approved"),
+    ("symlink up and out (../outside)",
+     lambda vol: os.symlink("../outside", f"{vol}/status"), OUTSIDE,
+     "refused"),
     ("sparse 4 GiB file is not read whole", sparse_4_gib,
      r"larger than 1 MiB; still waiting", "approved"),
 ]

@@ -452,6 +452,46 @@ class LogSafety(WaiterTest):
         # Tekton's own entries (StartedAt, ExitCode, Reason) keep room.
         self.assertLessEqual(len(message), TERMINATION_MESSAGE_MAX - 512)
 
+    def test_links_out_of_the_volume_are_not_followed(self):
+        # A writer of an emptyDir or PVC workspace points keys at the
+        # step's environment and at a file outside that says "approved":
+        # neither is read, nothing of them reaches the log.
+        outside = os.path.join(self.tmp, "outside")
+        with open(outside, "w") as f:
+            f.write("approved")
+        os.symlink("/proc/self/environ", os.path.join(self.dir, "status"))
+        os.symlink(outside, os.path.join(self.dir, "run-2"))
+        os.symlink("../outside", os.path.join(self.dir, "run-3"))
+        secret = {"APPROVE_STEP_TEST_SECRET": "s3cr3t-token-value"}
+        for key in ("status", "run-2", "run-3"):
+            w = self.start("--key", key, "--timeout", "2s", env=secret)
+            w.wait_for_line("is a symbolic link out of the directory, "
+                            "not followed; still waiting")
+            self.assertExit(w, 1, timeout=10)
+            self.assertEqual(w.result("decision"), "timeout")
+            self.assertNotIn("s3cr3t", w.log())
+            self.assertNotIn("APPROVE_STEP_TEST", w.log())
+        # Links inside the volume (the kubelet's ..data layout) still work.
+        os.symlink("inside", os.path.join(self.dir, "run-4"))
+        with open(os.path.join(self.dir, "inside"), "w") as f:
+            f.write("approved")
+        w = self.start("--key", "run-4")
+        self.assertExit(w, 0)
+
+    def test_a_value_that_decides_nothing_is_shown_by_a_prefix(self):
+        w = self.start()
+        w.watching()
+        self.volume.patch({"status": "TOKEN=" + "x" * 100 + "SECRET-TAIL"})
+        line = w.wait_for_line("not a decision word")
+        self.assertIn('"TOKEN=xxxx', line)
+        self.assertNotIn("SECRET-TAIL", w.log())
+        self.volume.patch({"status": json.dumps(
+            {"decision": "pending", "comment": "y" * 200 + "TAIL2"})})
+        w.wait_for_line(": pending")
+        self.assertNotIn("TAIL2", w.log())
+        self.volume.patch({"status": "approved"})
+        self.assertExit(w, 0)
+
     def test_first_lines_say_how_to_decide(self):
         w = self.start("--configmap", "approve-cm", "--namespace", "ci",
                        "--key", "run-1")
