@@ -111,6 +111,17 @@ static void report_no_inotify(const struct options *opts,
 		 every, fix);
 }
 
+void report_other_key(const struct options *opts, const char *other,
+		      const char *value, size_t len)
+{
+	char q[LOG_VALUE_MAX];
+
+	log_info("%s/%s holds %s, but this run waits on the key %s: that "
+		 "decision is not this run's and does not count",
+		 opts->dir, other, log_quote(q, value, len), opts->key);
+	report_how(opts);
+}
+
 void report_start(const struct options *opts, const struct watch *w)
 {
 	char deadline[128];

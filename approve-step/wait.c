@@ -4,6 +4,7 @@
 #include "log.h"
 #include "monotonic.h"
 #include "readfile.h"
+#include "report.h"
 #include "snapshot.h"
 #include "tally.h"
 
@@ -24,11 +25,41 @@ static void add_vote(void *tally, const char *name, const struct content *c)
 	tally_add(tally, name, c);
 }
 
+/*
+ * The classic approve-task's one key for every run, which its users (and
+ * the article's `kubectl patch`) write. Said once per run when it holds a
+ * decision while this run, with a key of its own, waits.
+ */
+#define SHARED_KEY "status"
+static bool shared_key_noted;
+
+/*
+ * A decision in the shared key does not decide a run with its own key;
+ * without this note, the article's command would be silently ignored.
+ */
+static void note_shared_key(const struct options *opts)
+{
+	struct content c;
+	struct decision d;
+
+	if (shared_key_noted || strcmp(opts->key, SHARED_KEY) == 0)
+		return;
+	readfile_read(opts->dir, SHARED_KEY, &c);
+	if (c.status != CONTENT_OK)
+		return;
+	decision_parse(c.data, c.len, &d);
+	if (d.verdict != VERDICT_APPROVED && d.verdict != VERDICT_REFUSED)
+		return;
+	shared_key_noted = true;
+	report_other_key(opts, SHARED_KEY, c.data, c.len);
+}
+
 /* What the volume says now: its one key, or the votes of one snapshot. */
 static enum verdict check_volume(const struct options *opts, struct seen *s,
 				 struct decision *d)
 {
 	struct content c;
+	enum verdict v;
 
 	if (options_vote_mode(opts)) {
 		tally_begin(&volume_votes, opts, s);
@@ -38,7 +69,10 @@ static enum verdict check_volume(const struct options *opts, struct seen *s,
 		return tally_end(&volume_votes, d);
 	}
 	readfile_read(opts->dir, opts->key, &c);
-	return key_check(s, &c, d);
+	v = key_check(s, &c, d);
+	if (v == VERDICT_PENDING)
+		note_shared_key(opts);
+	return v;
 }
 
 /* The sooner of the deadline and the next periodic re-read, or NEVER. */

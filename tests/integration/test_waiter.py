@@ -61,6 +61,36 @@ class KubeletUpdates(WaiterTest):
         self.volume.patch({"build-42-approve": "approved"})
         self.assertExit(w, 0)
 
+    def test_shared_status_key_is_named_once_with_this_runs_command(self):
+        # The article's `kubectl patch ... {"data":{"status":"success"}}`
+        # on a run with its own key: not taken, and not silently ignored.
+        self.volume.update({"status": "init"})
+        w = self.start("--key", "build-42-approve", "--configmap",
+                       "approve-cm", "--namespace", "ci", "--timeout", "30s")
+        w.watching()
+        self.volume.patch({"status": "success"})
+        line = w.wait_for_line("not this run's")
+        self.assertIn('/status holds "success", but this run waits on the '
+                      'key build-42-approve', line)
+        command = ("to approve: kubectl patch configmap approve-cm -n ci "
+                   "--type=merge -p '{\"data\":{\"build-42-approve\":"
+                   "\"approved\"}}'")
+        self.volume.patch({"status": "refused"})  # said once, not again
+        self.volume.patch({"build-42-approve": "approved"})
+        self.assertExit(w, 0)
+        self.assertDecision(w, "approved")
+        log = w.log()
+        self.assertEqual(log.count("not this run's"), 1)
+        self.assertEqual(log.count(command), 2)  # at start, and with the note
+
+    def test_shared_status_key_of_this_run_is_no_note(self):
+        self.volume.update({"status": "init"})
+        w = self.start("--configmap", "approve-cm")
+        w.watching()
+        self.volume.patch({"status": "success"})
+        self.assertExit(w, 0)
+        self.assertNotIn("not this run's", w.log())
+
     def test_key_removed_and_added_again(self):
         self.volume.update({"status": "pending", "other": "x"})
         w = self.start()
@@ -398,6 +428,9 @@ class UsageErrors(WaiterTest):
                     "--results-dir", "--configmap", "--poll-interval",
                     "--approvals", "--approvers", "--requester"):
             self.assertIn(opt, out)
+        # The limits a usage error would name are in --help too.
+        self.assertIn("approving votes needed, 1 to 64", out)
+        self.assertIn("at least 100ms", out)
         rc, out, err = run("--version")
         self.assertEqual(rc, 0)
         self.assertRegex(out, r"^approve-step \d+\.\d+\.\d+\n$")
