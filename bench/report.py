@@ -270,6 +270,24 @@ class Report:
                     f"{fmt(s['approve_rename_us']):>10s}")
             L.append("  (polling waiters are not woken by an update; their "
                      "cost is their idle cost)")
+            limits = sorted({s.get("max_user_instances") for s in sc} - {None})
+            if limits:
+                L.append("  fs.inotify.max_user_instances during these runs: "
+                         + ", ".join(map(str, limits))
+                         + " (raised as root to what each run needs)")
+            L.append("")
+        pl = self.r.get("past_limit")
+        if pl:
+            ino, rr = pl["inotify_ms"], pl["rereading_ms"]
+            L.append(f"past the default limit: {pl['n']} approve-step waiters "
+                     f"in a user namespace allowed {pl['limit']} inotify "
+                     "instances (user.max_inotify_instances)")
+            L.append(f"  {pl['rereading']} re-read every 5 s instead (and "
+                     f"say so); one update approving every key: "
+                     f"{pl['approved']} of {pl['n']} approved")
+            L.append(f"  swap->exit ms, median (max): with inotify "
+                     f"{fmt(ino[1])} ({fmt(ino[3])}), re-reading "
+                     f"{fmt(rr[1])} ({fmt(rr[3])})")
             L.append("")
         L.append("ratios (medians)")
         for field, name in (("swap_to_exit_ms", "swap -> exit"),

@@ -12,9 +12,9 @@ import time
 
 import volume  # tests/lib/volume.py: the kubelet-style writer
 from common import BENCH, DECIDED, KINDS, ROOT, BenchError, ms, now, say
-from probes import (Limits, Perf, inotify_watches, kind_watches, loadavg,
-                    machine_info, proc_children, proc_state, proc_status,
-                    source_revision)
+from probes import (Limits, Perf, UserNamespace, inotify_watches,
+                    kind_watches, loadavg, machine_info, proc_children,
+                    proc_state, proc_status, source_revision)
 from report import Report, stats
 from waiters import (Loop, Waiter, Writer, build_approve_step, build_floor,
                      describe_binary, image_size, shown_path)
@@ -57,8 +57,8 @@ class Bench:
         volume.KubeletVolume(path).update(data)
         return path
 
-    def spawn(self, kind, path, key="status", perf=False):
-        w = Waiter(self, kind, path, key, perf=perf)
+    def spawn(self, kind, path, key="status", perf=False, prefix=()):
+        w = Waiter(self, kind, path, key, perf=perf, prefix=prefix)
         self.waiters.append(w)
         return w
 
@@ -301,6 +301,7 @@ class Bench:
                     say(f"scale: skipping {n} x {kind}: limits too low")
                     continue
                 res.append(self.scale_one(kind, n))
+                res[-1]["max_user_instances"] = self.limits.current()
         self.limits.restore()
         self.results["scale"] = res
 
@@ -400,6 +401,51 @@ class Bench:
         shutil.rmtree(path, ignore_errors=True)
         return r
 
+    # -- past the limit
+
+    # The kernel's default fs.inotify.max_user_instances, and more waiters.
+    PAST_LIMIT = (128, 135)
+
+    def phase_past_limit(self):
+        """More approve-step waiters than the default inotify instance
+        limit, in a user namespace that has that limit (the node's is raised
+        as for the scale runs, so that only this one binds): those past it
+        re-read every 5 s; one update approving every key must end all."""
+        limit, n = self.PAST_LIMIT
+        self.results["past_limit"] = None
+        ns = UserNamespace("max_inotify_instances", limit)
+        if not ns.usable or not self.limits.ensure(n):
+            say(f"past the limit: skipped ({ns.why or 'limits too low'})")
+            ns.close()
+            return
+        say(f"past the limit: {n} approve-step waiters, {limit} inotify "
+            "instances allowed (user namespace)")
+        try:
+            path = self.new_dir({f"run-{i}": "pending" for i in range(n)})
+            ws = [self.spawn("approve-step", path, f"run-{i}",
+                             prefix=ns.prefix()) for i in range(n)]
+            self.wait_ready(ws, 60 + 0.1 * n)
+            i = self.writer.send(path, {f"run-{j}": "approved"
+                                        for j in range(n)})
+            self.loop.run_until(
+                lambda: all(w.done for w in ws) and i in self.writer.answers,
+                now() + 30 * 10**9, "every waiter to decide")
+            swap = self.writer.answers.pop(i)["swap_start"]
+            rereading = [any("cannot watch" in t for _, t in w.lines)
+                         for w in ws]
+            by = {True: [], False: []}
+            for w, rr in zip(ws, rereading):
+                by[rr].append(ms(w.t_exit - swap))
+            self.results["past_limit"] = {
+                "n": n, "limit": limit, "rereading": sum(rereading),
+                "approved": sum(w.rc == 0 for w in ws),
+                "inotify_ms": stats(by[False]), "rereading_ms": stats(by[True])}
+            self.drop(ws)
+            shutil.rmtree(path, ignore_errors=True)
+        finally:
+            ns.close()
+            self.limits.restore()
+
     # -- sizes
 
     def phase_sizes(self):
@@ -428,7 +474,8 @@ class Bench:
         loads = self.info["loads"] = []
         for name, phase in (("reaction", self.phase_latency),
                             ("idle", self.phase_idle),
-                            ("scale", self.phase_scale)):
+                            ("scale", self.phase_scale),
+                            ("past the limit", self.phase_past_limit)):
             loads.append((name, loadavg()))
             phase()
         self.info["load_end"] = loadavg()

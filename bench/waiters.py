@@ -96,10 +96,10 @@ class Writer:
 class Waiter:
     """One waiter process: its log lines and its exit, timestamped."""
 
-    def __init__(self, bench, kind, path, key, perf=False):
+    def __init__(self, bench, kind, path, key, perf=False, prefix=()):
         self.kind, self.path, self.key = kind, path, key
         self.loop = bench.loop
-        argv = bench.argv(kind, path, key)
+        argv = [*prefix, *bench.argv(kind, path, key)]
         self.lines = []  # (t, text)
         self.buf = b""
         self.t_eof = self.t_exit = self.rc = None
