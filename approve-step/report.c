@@ -54,6 +54,12 @@ static void report_what(const struct options *opts, const char *deadline)
 			strcat(encoded, ESCAPE_CUT_MARK);
 		log_info("votes of the requester %s (%s.%s) do not count",
 			 log_quote(q, r, strlen(r)), opts->key, encoded);
+		if (opts->approvers_len == 0)
+			log_warn("--requester without --approvers is weak: "
+				 "any user allowed to write a vote counts, so "
+				 "a requester with a second user name can "
+				 "approve their own run; name the approvers "
+				 "with --approvers");
 	}
 }
 

@@ -37,10 +37,18 @@ static int by_voter(const void *a, const void *b)
 		      ((const struct tally_vote *)b)->voter);
 }
 
+/*
+ * Kubernetes' own identities (ServiceAccounts, system:serviceaccount:NS:
+ * NAME; nodes; controllers) all start "system:". Whoever can run a pod as
+ * two ServiceAccounts would have two voices, so they vote only when named.
+ */
+#define SYSTEM_USER_PREFIX "system:"
+
 static bool on_approvers(const struct options *o, const char *voter)
 {
 	if (o->approvers_len == 0)
-		return true;
+		return strncmp(voter, SYSTEM_USER_PREFIX,
+			       sizeof(SYSTEM_USER_PREFIX) - 1) != 0;
 	for (int i = 0; i < o->approvers_len; i++)
 		if (strcmp(o->approvers[i], voter) == 0)
 			return true;
@@ -83,7 +91,11 @@ static void judge_vote(struct tally *t, const struct content *c,
 	else if (o->requester && strcmp(o->requester, v->voter) == 0)
 		v->not_counted = "the requester may not approve their own run";
 	else if (!on_approvers(o, v->voter))
-		v->not_counted = "not on --approvers";
+		v->not_counted = o->approvers_len
+					 ? "not on --approvers"
+					 : "a ServiceAccount or other system: "
+					   "user votes only when named in "
+					   "--approvers";
 }
 
 /* True if this vote entry's content changed since it was last logged. */

@@ -143,6 +143,10 @@ export function describeRun(tr) {
 // The count of the votes in DATA (a ConfigMap's data) for RUN, as approve-step
 // counts: refused once a counted vote refuses, approved once `approvals`
 // distinct counted voters approve.
+// Kubernetes' own identities (ServiceAccounts, nodes, controllers): they
+// vote only when named in approvers, as approve-step counts.
+export const isSystemUser = (user) => user.startsWith('system:');
+
 export function tally(run, data) {
   const need = Math.max(1, parseInt(run.approvals, 10) || 1);
   if (run.mode === 'plain') {
@@ -160,6 +164,7 @@ export function tally(run, data) {
     if (!['approved', 'refused'].includes(v.decision)) why = v.decision === 'pending' ? 'no decision yet' : 'not a decision';
     else if (run.requester !== '' && voter === run.requester) why = 'the requester';
     else if (run.approvers.length > 0 && !run.approvers.includes(voter)) why = 'not an approver';
+    else if (run.approvers.length === 0 && isSystemUser(voter)) why = 'a ServiceAccount, not named in approvers';
     votes.push({ voter, key: k, ...v, counted: why === '', why });
   }
   const approved = votes.filter((v) => v.counted && v.decision === 'approved').map((v) => v.voter);
@@ -203,6 +208,9 @@ export function whyNot(run, user, cm) {
     if (user === run.requester) return `You (${user}) requested this run: your vote would not count.`;
     if (run.approvers.length && !run.approvers.includes(user)) {
       return `You (${user}) are not among the approvers (${run.approvers.join(', ')}): your vote would not count.`;
+    }
+    if (!run.approvers.length && isSystemUser(user)) {
+      return `You (${user}) are a ServiceAccount or other system: user, which votes only when named in approvers: your vote would not count.`;
     }
   } else if (gated) {
     return 'This run takes a single decision in a plain key, which the approve-step policy lets nobody write: the pipeline needs approvers, a requester or approvals above 1.';

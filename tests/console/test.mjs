@@ -555,6 +555,22 @@ test('the page encodes names and JSON as the plugin: its encode_name and json_st
   for (const bad of ['alice_40Example_2ecom', 'a_2db', 'a_4', 'a_00b', 'a_ZZb', 'a_c3']) assert.equal(decodeName(bad), '', bad);
 });
 
+test('a ServiceAccount counts only when named in approvers, as approve-step counts', async () => {
+  const { tally, whyNot } = await import(path.join(ROOT, 'plugin', 'console', 'votes.js'));
+  const sa = 'system:serviceaccount:ci:builder';
+  const run = { mode: 'vote', key: 'run-1', approvals: '2', approvers: [], requester: 'carol@example.com', running: true, configMap: 'approve-cm', configMaps: ['approve-cm'] };
+  const data = { 'run-1.system_3aserviceaccount_3aci_3abuilder': 'approved', 'run-1.system_3aserviceaccount_3aci_3adeployer': 'approved' };
+  const t = tally(run, data);
+  assert.deepEqual(t.approved, []);
+  assert.equal(t.decided, null);
+  assert.ok(t.votes.every((v) => !v.counted && v.why.includes('ServiceAccount')));
+  const gate = { metadata: { labels: { 'approve-step/gate': 'true' } } };
+  assert.match(whyNot(run, sa, gate), /votes only when named in approvers/);
+  const named = { ...run, approvers: [sa, 'system:serviceaccount:ci:deployer'] };
+  assert.equal(tally(named, data).decided, 'approved');
+  assert.equal(whyNot(named, sa, gate), '');
+});
+
 test('screenshots of the fixture: light, and dark at phone width', async () => {
   await fake('reset');
   const u = await ui('alice');

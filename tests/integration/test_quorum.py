@@ -9,6 +9,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
 from cases import WaiterTest, main  # noqa: E402
+from contract import encode_voter  # noqa: E402
 from volume import KubeletVolume  # noqa: E402
 
 
@@ -110,6 +111,30 @@ class Quorum(WaiterTest):
         self.assertExit(w, 0)
         self.assertIn('"eve\\napprove-step: ok\\x1b"', w.log())
         self.assertEqual(w.result("approver"), "eve\\napprove-step: ok\\x1b")
+
+
+    def test_service_accounts_vote_only_when_named(self):
+        # Whoever can run pods as two ServiceAccounts of the namespace has
+        # two identities: without --approvers neither counts, so the
+        # requester cannot reach "approvals: 2" alone.
+        sa1, sa2 = ("system:serviceaccount:ci:builder",
+                    "system:serviceaccount:ci:deployer")
+        w = self.start("--key", "run-1", "--approvals", "2", "--requester",
+                       "carol@example.com", "--timeout", "3s")
+        self.assertIn("--requester without --approvers is weak",
+                      w.wait_for_line("warning: --requester"))
+        self.volume.patch({"run-1." + encode_voter(sa1): "approved",
+                           "run-1." + encode_voter(sa2): "approved"})
+        w.wait_for_line("not counted: a ServiceAccount or other system: user "
+                        "votes only when named in --approvers")
+        self.assertExit(w, 1, timeout=8)
+        self.assertDecision(w, "timeout")
+        # Named in --approvers, a ServiceAccount votes like anyone.
+        w = self.start("--key", "run-1", "--approvals", "2", "--approvers",
+                       f"{sa1},{sa2}", "--requester", "carol@example.com")
+        self.assertExit(w, 0)
+        self.assertEqual(w.result("approver"), f"{sa1},{sa2}")
+        self.assertNotIn("is weak", w.log())
 
 
 if __name__ == "__main__":

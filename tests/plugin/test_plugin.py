@@ -154,6 +154,25 @@ def a_service_account_votes_under_its():
                   out_has=[f"approvals: 1 of 2 ({sa}); still needed: 1 more from alice@example.com\n"])
 
 
+@CASES.add("without approvers, a service account's vote would not count: nothing written, and others' are shown as not counted")
+def without_approvers_a_service_account_does_not_count():
+    sa = "system:serviceaccount:ci:approver-bot"
+    def setup(s):
+        s["user"] = sa
+        tr = find(s, "TaskRun", "release-42-approval")
+        set_param(tr, "approvers", None)
+        find(s, "ConfigMap", "approve-cm")["data"][
+            "release-42-approval.system_3aserviceaccount_3aci_3aother-bot"] = "approved"
+    r = run_plugin(["release-42-approval"], setup)
+    p = expect(r, 1, err_has=[f"you ({sa}) are a ServiceAccount or other system: user, which votes only "
+                              "when named in the approvers: your vote would not count"])
+    p += no_writes(r)
+    r = run_plugin(["release-42-approval"], lambda s: (setup(s), s.update(user="bob@example.com")))
+    p += expect(r, 0, out_has=["not counted: system:serviceaccount:ci:other-bot (a ServiceAccount, "
+                               "not named in approvers)"])
+    return p
+
+
 @CASES.add("an odd e-mail address (apostrophe, plus, underscore) is encoded byte by byte")
 def an_odd_e_mail_address_apostrophe_plus():
     user = "o'brien+ci_ops@example.com"
