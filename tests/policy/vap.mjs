@@ -102,7 +102,15 @@ export function expressionSymbols(expr) {
       if (k !== "$typeName") walk(v, bound);
     }
   };
-  walk(parsed, new Set());
+  // The expanded expression decides which identifiers are free. The
+  // macro calls kept in sourceInfo name the macros (has, all, ...), but
+  // their variables are bound only by the expansion: take their function
+  // names, not their identifiers.
+  walk(parsed.expr, new Set());
+  const freeBefore = new Set(idents);
+  walk(parsed.sourceInfo, new Set());
+  idents.clear();
+  freeBefore.forEach((i) => idents.add(i));
   return { funcs, idents };
 }
 
@@ -170,7 +178,9 @@ function ruleMatches(rules, req) {
 // request: an admission.k8s.io/v1 AdmissionRequest-shaped object
 // (operation, userInfo, resource, namespace, name, object, oldObject).
 // namespaceLabels: labels of request.namespace (for namespaceSelector).
-export function admit(policy, binding, request, namespaceLabels = {}) {
+// params: the object the binding's paramRef names (policies with a
+// paramKind), or null when it does not exist.
+export function admit(policy, binding, request, namespaceLabels = {}, params = null) {
   const spec = policy.spec;
   const failClosed = (spec.failurePolicy || "Fail") === "Fail";
   const result = { matched: false, allowed: true, failures: [], errors: [], warnings: [], message: "" };
@@ -184,11 +194,23 @@ export function admit(policy, binding, request, namespaceLabels = {}) {
   }
   if (mr.namespaceSelector && !selectorMatches(mr.namespaceSelector, namespaceLabels)) return result;
 
+  // A paramKind policy without its params object: the binding's
+  // parameterNotFoundAction decides (Deny unless it says Allow).
+  if (spec.paramKind && params === null) {
+    result.matched = true;
+    const ref = (binding && binding.spec.paramRef) || {};
+    if (ref.parameterNotFoundAction !== "Allow") {
+      result.allowed = false;
+      result.message = `no params object ${ref.namespace || ""}/${ref.name || ""} found for policy ${policy.metadata.name}`;
+    }
+    return result;
+  }
+
   const base = {
     object: request.object ?? null,
     oldObject: request.oldObject ?? null,
     request,
-    params: null,
+    params,
     namespaceObject: { metadata: { name: request.namespace, labels: namespaceLabels } },
   };
 
