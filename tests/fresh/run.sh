@@ -63,10 +63,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-printf '[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\n' >"$tmp/containers.conf"
-export CONTAINERS_CONF="$tmp/containers.conf"
-pm() { podman --runtime runc "$@"; }
-
 # shellcheck source=tests/lib/debian-base.sh
 . "$top/tests/lib/debian-base.sh"
 

@@ -82,11 +82,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Containers here need the runc runtime and no default ulimits.
-printf '[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\n' >"$tmp/containers.conf"
-export CONTAINERS_CONF="$tmp/containers.conf"
-pm() { podman --runtime runc "$@"; }
-
 # ---------------------------------------------------------------- base image
 
 # shellcheck source=tests/lib/debian-base.sh

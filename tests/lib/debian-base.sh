@@ -4,9 +4,15 @@
 # machine's Debian mirror, kept as a tarball and as a local podman image.
 #
 # The sourcing script sets: top (the repository), tmp (a scratch directory),
-# cache, suite, base (the image name), and defines say() and pm() (podman
-# --runtime runc). APPROVE_STEP_REBUILD_BASE=1 makes the base anew.
+# cache, suite, base (the image name), and defines say().
+# APPROVE_STEP_REBUILD_BASE=1 makes the base anew.
 # shellcheck disable=SC2154 # top, tmp, cache, suite, base: set by the caller
+
+# Containers here need the runc runtime and no default ulimits: a
+# containers.conf in $tmp says so, and pm runs podman with runc.
+printf '[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\n' >"$tmp/containers.conf"
+export CONTAINERS_CONF="$tmp/containers.conf"
+pm() { podman --runtime runc "$@"; }
 
 # The first Debian archive URI of this machine's apt entries for $suite.
 mirror() {
