@@ -9,15 +9,10 @@
 set -eu
 here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
 cd "$here"
-for tool in node npm python3 openssl kubectl "${CHROMIUM:-/usr/bin/chromium}"; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "tests/console: $tool not found (Debian: apt-get install nodejs npm python3 openssl chromium; kubectl from your cluster's vendor)" >&2
-		exit 2
-	fi
-done
-# (Re)install when node_modules is missing or was made from another lock file.
-if ! cmp -s package-lock.json node_modules/.installed-from-lock 2>/dev/null; then
-	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >&2
-	cp package-lock.json node_modules/.installed-from-lock
-fi
+# shellcheck source=tests/lib/checks.sh
+. "$here/../lib/checks.sh"
+need_tools tests/console "Debian: apt-get install nodejs npm python3 openssl chromium; kubectl from your cluster's vendor" \
+	node npm python3 openssl kubectl "${CHROMIUM:-/usr/bin/chromium}"
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 # Debian's Chromium, no download
+npm_ci_locked
 exec node test.mjs "$@"

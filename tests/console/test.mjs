@@ -14,6 +14,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Tally } from '../lib/tally.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..', '..');
@@ -588,18 +589,15 @@ test('screenshots of the fixture: light, and dark at phone width', async () => {
 });
 
 // ------------------------------------------------------------------ run
-let passed = 0;
-let failed = 0;
+const tally = new Tally();
 for (const c of cases) {
   if (only.length && !only.some((o) => c.name.includes(o))) continue;
   const t0 = Date.now();
   try {
     await c.fn();
-    passed++;
-    console.log(`PASS ${c.name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+    tally.ok(`${c.name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
   } catch (e) {
-    failed++;
-    console.log(`FAIL ${c.name}: ${e.stack || e}`);
+    tally.fail(c.name, `${e.stack || e}`);
     for (const u of [...uis]) await stop(u);
     await fake('reset').catch(() => {});
   }
@@ -608,5 +606,4 @@ await browser.close();
 fs.rmSync(profile, { recursive: true, force: true });
 cluster.stdin.end();
 await new Promise((r) => cluster.on('exit', r));
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+process.exit(tally.close());

@@ -29,6 +29,14 @@ summary() { # prints the closing line; true when nothing failed
 	printf '%d passed, %d failed\n' "$passed" "$failed"
 	[ "$failed" -eq 0 ]
 }
+npm_ci_locked() { # in a suite's folder: installs the pinned packages of
+	# package-lock.json into node_modules when missing or made from another
+	# lock file
+	if ! cmp -s package-lock.json node_modules/.installed-from-lock 2>/dev/null; then
+		npm ci --no-audit --no-fund --loglevel=error >&2
+		cp package-lock.json node_modules/.installed-from-lock
+	fi
+}
 need_tools() { # need_tools SUITE HINT TOOL...: exit 2 if a tool is missing
 	_need_suite=$1
 	_need_hint=$2

@@ -9,9 +9,5 @@ cd "$here"
 # shellcheck source=tests/lib/checks.sh
 . "$here/../lib/checks.sh"
 need_tools tests/policy "Debian: apt-get install nodejs npm" node npm
-# (Re)install when node_modules is missing or was made from another lock file.
-if ! cmp -s package-lock.json node_modules/.installed-from-lock 2>/dev/null; then
-	npm ci --no-audit --no-fund --loglevel=error >&2
-	cp package-lock.json node_modules/.installed-from-lock
-fi
+npm_ci_locked
 exec node test.mjs "$@"

@@ -14,6 +14,7 @@ import {
   policyExpressions,
   expressionSymbols,
 } from "./vap.mjs";
+import { Tally } from "../lib/tally.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
@@ -21,16 +22,10 @@ const POLICY = process.env.POLICY_FILE || join(root, "policy", "approve-step-vot
 const BINDING = process.env.BINDING_FILE || join(root, "policy", "approve-step-votes-binding.yaml");
 const EXAMPLE_BINDING = join(root, "examples", "quorum", "binding.yaml");
 
-let passed = 0;
-let failed = 0;
+const tally = new Tally();
 function report(ok, name, detail) {
-  if (ok) {
-    passed++;
-    console.log(`PASS ${name}`);
-  } else {
-    failed++;
-    console.log(`FAIL ${name}${detail ? ": " + detail : ""}`);
-  }
+  if (ok) tally.ok(name);
+  else tally.fail(name, detail);
 }
 function check(name, fn) {
   let detail;
@@ -720,5 +715,4 @@ check("runs: the example's settings agree with its Pipeline, PipelineRun and RBA
   return problems.length ? problems.join("; ") : undefined;
 });
 
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+process.exit(tally.close());
