@@ -1,0 +1,482 @@
+#define _GNU_SOURCE /* getrandom */
+#include "tls.h"
+
+#include "certname.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+/* A CA file holds a few certificates; a larger one is not ca.crt. */
+#define CA_CERT_MAX (64 * 1024)
+
+/* A growing byte buffer for one PEM object's DER, or a DN. */
+struct bytes {
+	unsigned char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+static void bytes_append(void *ctx, const void *data, size_t len)
+{
+	struct bytes *b = ctx;
+	unsigned char *p;
+
+	if (b->failed || len > CA_CERT_MAX - b->len) {
+		b->failed = true;
+		return;
+	}
+	if (b->len + len > b->cap) {
+		size_t cap = b->len + len + 1024;
+		p = realloc(b->p, cap);
+		if (p == NULL) {
+			b->failed = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+}
+
+static unsigned char *copy(const unsigned char *p, size_t len)
+{
+	unsigned char *c = malloc(len ? len : 1);
+
+	if (c != NULL)
+		memcpy(c, p, len);
+	return c;
+}
+
+/* Fills ta's key with copies of the decoder's key; false on no memory. */
+static bool copy_key(br_x509_trust_anchor *ta, const br_x509_pkey *pk)
+{
+	ta->pkey.key_type = pk->key_type;
+	if (pk->key_type == BR_KEYTYPE_RSA) {
+		ta->pkey.key.rsa.nlen = pk->key.rsa.nlen;
+		ta->pkey.key.rsa.elen = pk->key.rsa.elen;
+		ta->pkey.key.rsa.n = copy(pk->key.rsa.n, pk->key.rsa.nlen);
+		ta->pkey.key.rsa.e = copy(pk->key.rsa.e, pk->key.rsa.elen);
+		return ta->pkey.key.rsa.n && ta->pkey.key.rsa.e;
+	}
+	ta->pkey.key.ec.curve = pk->key.ec.curve;
+	ta->pkey.key.ec.qlen = pk->key.ec.qlen;
+	ta->pkey.key.ec.q = copy(pk->key.ec.q, pk->key.ec.qlen);
+	return ta->pkey.key.ec.q != NULL;
+}
+
+static void free_anchor(br_x509_trust_anchor *ta)
+{
+	free(ta->dn.data);
+	if (ta->pkey.key_type == BR_KEYTYPE_RSA) {
+		free(ta->pkey.key.rsa.n);
+		free(ta->pkey.key.rsa.e);
+	} else {
+		free(ta->pkey.key.ec.q);
+	}
+}
+
+/* Turns one certificate into a trust anchor appended to ca. */
+static bool add_anchor(struct tls_ca *ca, const struct bytes *der,
+		       const char **problem)
+{
+	br_x509_decoder_context dc;
+	struct bytes dn = {0};
+	br_x509_trust_anchor *ta, *grown;
+	const br_x509_pkey *pk;
+
+	br_x509_decoder_init(&dc, bytes_append, &dn);
+	br_x509_decoder_push(&dc, der->p, der->len);
+	pk = br_x509_decoder_get_pkey(&dc);
+	if (pk == NULL || dn.failed) {
+		free(dn.p);
+		*problem = "a certificate in it cannot be decoded";
+		return false;
+	}
+	grown = realloc(ca->anchors, (ca->len + 1) * sizeof(*ca->anchors));
+	if (grown == NULL) {
+		free(dn.p);
+		*problem = "out of memory";
+		return false;
+	}
+	ca->anchors = grown;
+	ta = &ca->anchors[ca->len];
+	memset(ta, 0, sizeof(*ta));
+	ta->dn.data = dn.p;
+	ta->dn.len = dn.len;
+	ta->flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
+	ca->len++;
+	if (!copy_key(ta, pk)) {
+		*problem = "out of memory";
+		return false;
+	}
+	return true;
+}
+
+bool tls_ca_load(struct tls_ca *ca, const char *pem, size_t len,
+		 const char **problem)
+{
+	br_pem_decoder_context pc;
+	struct bytes der = {0};
+	bool in_cert = false, ok = true;
+	size_t off = 0;
+
+	*ca = (struct tls_ca){0};
+	*problem = "it holds no PEM CERTIFICATE";
+	br_pem_decoder_init(&pc);
+	/* The decoder needs a line end after the last line: add one. */
+	while (ok && off <= len) {
+		const char *src = off < len ? pem + off : "\n";
+		size_t n = br_pem_decoder_push(&pc, src, off < len ? len - off : 1);
+		off += off < len ? n : 1;
+		switch (br_pem_decoder_event(&pc)) {
+		case BR_PEM_BEGIN_OBJ:
+			in_cert = strcmp(br_pem_decoder_name(&pc), "CERTIFICATE") == 0;
+			der.len = 0;
+			der.failed = false;
+			br_pem_decoder_setdest(&pc, in_cert ? bytes_append : NULL, &der);
+			break;
+		case BR_PEM_END_OBJ:
+			if (in_cert && der.failed) {
+				*problem = "a certificate in it is too large";
+				ok = false;
+			} else if (in_cert) {
+				ok = add_anchor(ca, &der, problem);
+			}
+			in_cert = false;
+			break;
+		case BR_PEM_ERROR:
+			*problem = "it is not valid PEM";
+			ok = false;
+			break;
+		}
+	}
+	free(der.p);
+	if (ok && ca->len > 0)
+		return true;
+	tls_ca_free(ca);
+	return false;
+}
+
+void tls_ca_free(struct tls_ca *ca)
+{
+	for (size_t i = 0; i < ca->len; i++)
+		free_anchor(&ca->anchors[i]);
+	free(ca->anchors);
+	*ca = (struct tls_ca){0};
+}
+
+/* ---- the X.509 engine: BearSSL's chain check, then our name check */
+
+static struct tls_x509 *x509_of(const br_x509_class **ctx)
+{
+	return (struct tls_x509 *)(void *)ctx;
+}
+
+static void x_start_chain(const br_x509_class **ctx, const char *server_name)
+{
+	struct tls_x509 *x = x509_of(ctx);
+
+	(void)server_name; /* BearSSL matches DNS names only: ours does both */
+	x->cert_index = 0;
+	x->cert_len = 0;
+	x->cert_too_big = false;
+	x->minimal.vtable->start_chain(&x->minimal.vtable, NULL);
+}
+
+static void x_start_cert(const br_x509_class **ctx, uint32_t length)
+{
+	struct tls_x509 *x = x509_of(ctx);
+
+	x->cert_index++;
+	x->minimal.vtable->start_cert(&x->minimal.vtable, length);
+}
+
+static void x_append(const br_x509_class **ctx, const unsigned char *buf,
+		     size_t len)
+{
+	struct tls_x509 *x = x509_of(ctx);
+
+	if (x->cert_index == 1) {
+		if (len > sizeof(x->cert) - x->cert_len) {
+			x->cert_too_big = true;
+		} else {
+			memcpy(x->cert + x->cert_len, buf, len);
+			x->cert_len += len;
+		}
+	}
+	x->minimal.vtable->append(&x->minimal.vtable, buf, len);
+}
+
+static void x_end_cert(const br_x509_class **ctx)
+{
+	struct tls_x509 *x = x509_of(ctx);
+
+	x->minimal.vtable->end_cert(&x->minimal.vtable);
+}
+
+static unsigned x_end_chain(const br_x509_class **ctx)
+{
+	struct tls_x509 *x = x509_of(ctx);
+	unsigned err = x->minimal.vtable->end_chain(&x->minimal.vtable);
+
+	if (err != BR_ERR_OK)
+		return err;
+	if (x->cert_too_big ||
+	    !certname_matches(x->cert, x->cert_len, x->dns,
+			      x->dns ? NULL : x->ip, x->ip_len))
+		return BR_ERR_X509_BAD_SERVER_NAME;
+	return BR_ERR_OK;
+}
+
+static const br_x509_pkey *x_get_pkey(const br_x509_class *const *ctx,
+				      unsigned *usages)
+{
+	const struct tls_x509 *x = (const void *)ctx;
+
+	return x->minimal.vtable->get_pkey(&x->minimal.vtable, usages);
+}
+
+static const br_x509_class x509_vtable = {
+	sizeof(struct tls_x509), x_start_chain, x_start_cert, x_append,
+	x_end_cert,		 x_end_chain,	x_get_pkey,
+};
+
+/* ---- the engine: TLS 1.2, ECDHE with AEAD suites only */
+
+static void configure(struct tls *t, const struct tls_ca *ca)
+{
+	static const uint16_t suites[] = {
+		BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	};
+	static const struct {
+		int id;
+		const br_hash_class *hc;
+	} hashes[] = {
+		{br_sha1_ID, &br_sha1_vtable},
+		{br_sha224_ID, &br_sha224_vtable},
+		{br_sha256_ID, &br_sha256_vtable},
+		{br_sha384_ID, &br_sha384_vtable},
+		{br_sha512_ID, &br_sha512_vtable},
+	};
+	br_ssl_client_context *cc = &t->client;
+	br_x509_minimal_context *xc = &t->x509.minimal;
+
+	br_ssl_client_zero(cc);
+	br_ssl_engine_set_versions(&cc->eng, BR_TLS12, BR_TLS12);
+	br_x509_minimal_init(xc, &br_sha256_vtable, ca->anchors, ca->len);
+	br_ssl_engine_set_suites(&cc->eng, suites,
+				 sizeof(suites) / sizeof(suites[0]));
+	br_ssl_engine_set_default_rsavrfy(&cc->eng);
+	br_ssl_engine_set_default_ecdsa(&cc->eng);
+	br_x509_minimal_set_rsa(xc, br_ssl_engine_get_rsavrfy(&cc->eng));
+	br_x509_minimal_set_ecdsa(xc, br_ssl_engine_get_ec(&cc->eng),
+				  br_ssl_engine_get_ecdsa(&cc->eng));
+	for (size_t i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++) {
+		br_ssl_engine_set_hash(&cc->eng, hashes[i].id, hashes[i].hc);
+		br_x509_minimal_set_hash(xc, hashes[i].id, hashes[i].hc);
+	}
+	t->x509.vtable = &x509_vtable;
+	br_ssl_engine_set_x509(&cc->eng, &t->x509.vtable);
+	br_ssl_engine_set_prf_sha256(&cc->eng, &br_tls12_sha256_prf);
+	br_ssl_engine_set_prf_sha384(&cc->eng, &br_tls12_sha384_prf);
+	br_ssl_engine_set_default_aes_gcm(&cc->eng);
+	br_ssl_engine_set_default_chapol(&cc->eng);
+	br_ssl_engine_set_buffer(&cc->eng, t->iobuf, sizeof(t->iobuf), 0);
+}
+
+void tls_start(struct tls *t, const struct tls_ca *ca, const char *dns,
+	       const unsigned char *ip, size_t ip_len)
+{
+	unsigned char seed[32];
+
+	configure(t, ca);
+	t->x509.dns = dns;
+	t->x509.ip_len = dns ? 0 : ip_len;
+	if (!dns)
+		memcpy(t->x509.ip, ip, ip_len);
+	t->out_len = t->out_sent = 0;
+	t->established = false;
+	t->sys_errno = 0;
+	/* BearSSL seeds itself too (rdrand, /dev/urandom); this needs no file. */
+	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed))
+		br_ssl_engine_inject_entropy(&t->client.eng, seed, sizeof(seed));
+	/* The name is only SNI: the X.509 wrapper above checks the name. */
+	br_ssl_client_reset(&t->client, dns, 0);
+}
+
+bool tls_queue(struct tls *t, const char *data, size_t len)
+{
+	if (len > sizeof(t->out) - t->out_len)
+		return false;
+	memcpy(t->out + t->out_len, data, len);
+	t->out_len += len;
+	return true;
+}
+
+enum io_step {
+	IO_PROGRESS, /* bytes moved, or interrupted: go on */
+	IO_BLOCKED,  /* *events says what to wait for */
+	IO_EOF,
+	IO_ERROR,    /* t->sys_errno */
+};
+
+/* The outcome of one read or write on the socket. */
+static enum io_step io_result(struct tls *t, ssize_t n, short want,
+			      short *events)
+{
+	if (n > 0)
+		return IO_PROGRESS;
+	if (n == 0)
+		return IO_EOF;
+	if (errno == EINTR)
+		return IO_PROGRESS;
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		*events = want;
+		return IO_BLOCKED;
+	}
+	t->sys_errno = errno;
+	return IO_ERROR;
+}
+
+/* One write of pending records. */
+static enum io_step send_records(struct tls *t, int fd, short *events)
+{
+	br_ssl_engine_context *eng = &t->client.eng;
+	size_t len;
+	unsigned char *buf = br_ssl_engine_sendrec_buf(eng, &len);
+	ssize_t n = write(fd, buf, len);
+	enum io_step r = io_result(t, n, POLLOUT, events);
+
+	if (n > 0)
+		br_ssl_engine_sendrec_ack(eng, (size_t)n);
+	if (r == IO_EOF) {
+		t->sys_errno = EPIPE;
+		r = IO_ERROR;
+	}
+	return r;
+}
+
+/* One read of incoming records. */
+static enum io_step recv_records(struct tls *t, int fd, short *events)
+{
+	br_ssl_engine_context *eng = &t->client.eng;
+	size_t len;
+	unsigned char *buf = br_ssl_engine_recvrec_buf(eng, &len);
+	ssize_t n = read(fd, buf, len);
+	enum io_step r = io_result(t, n, POLLIN, events);
+
+	if (n > 0)
+		br_ssl_engine_recvrec_ack(eng, (size_t)n);
+	return r;
+}
+
+/* Hands queued application bytes to the engine once it takes them. */
+static void send_app(struct tls *t)
+{
+	br_ssl_engine_context *eng = &t->client.eng;
+	size_t len, n = t->out_len - t->out_sent;
+	unsigned char *buf = br_ssl_engine_sendapp_buf(eng, &len);
+
+	if (n > len)
+		n = len;
+	memcpy(buf, t->out + t->out_sent, n);
+	br_ssl_engine_sendapp_ack(eng, n);
+	t->out_sent += n;
+	if (t->out_sent == t->out_len)
+		br_ssl_engine_flush(eng, 0);
+}
+
+enum tls_io tls_pump(struct tls *t, int fd, short *events)
+{
+	br_ssl_engine_context *eng = &t->client.eng;
+
+	for (;;) {
+		unsigned st = br_ssl_engine_current_state(eng);
+		enum io_step r;
+
+		if (st & BR_SSL_CLOSED)
+			return br_ssl_engine_last_error(eng) == BR_ERR_OK
+				       ? TLS_EOF
+				       : TLS_FAILED;
+		/* Application data flows only after the handshake. */
+		if (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP))
+			t->established = true;
+		if (st & BR_SSL_SENDREC) {
+			r = send_records(t, fd, events);
+		} else if (st & BR_SSL_RECVAPP) {
+			return TLS_DATA;
+		} else if ((st & BR_SSL_SENDAPP) && t->out_sent < t->out_len) {
+			send_app(t);
+			continue;
+		} else if (st & BR_SSL_RECVREC) {
+			r = recv_records(t, fd, events);
+		} else {
+			*events = POLLIN;
+			return TLS_WAIT;
+		}
+		if (r == IO_BLOCKED)
+			return TLS_WAIT;
+		if (r == IO_EOF)
+			return TLS_EOF;
+		if (r == IO_ERROR)
+			return TLS_FAILED;
+	}
+}
+
+const unsigned char *tls_data(struct tls *t, size_t *len)
+{
+	return br_ssl_engine_recvapp_buf(&t->client.eng, len);
+}
+
+void tls_consume(struct tls *t, size_t len)
+{
+	br_ssl_engine_recvapp_ack(&t->client.eng, len);
+}
+
+static const char *x509_problem(int err)
+{
+	switch (err) {
+	case BR_ERR_X509_NOT_TRUSTED:
+		return "the server's certificate is not signed by ca.crt";
+	case BR_ERR_X509_BAD_SERVER_NAME:
+		return "the server's certificate does not name this host";
+	case BR_ERR_X509_EXPIRED:
+		return "the server's certificate has expired or is not yet "
+		       "valid";
+	case BR_ERR_X509_NOT_CA:
+		return "an issuer in the server's certificate chain is not a CA";
+	}
+	return "the server's certificate cannot be verified";
+}
+
+void tls_error(const struct tls *t, char *out, size_t outsz)
+{
+	int err = br_ssl_engine_last_error(&t->client.eng);
+
+	if (t->sys_errno)
+		snprintf(out, outsz, "%s", strerror(t->sys_errno));
+	else if (err >= BR_ERR_X509_OK && err < BR_ERR_X509_OK + 32)
+		snprintf(out, outsz, "TLS: %s (BearSSL error %d)",
+			 x509_problem(err), err);
+	else if (err & BR_ERR_RECV_FATAL_ALERT)
+		snprintf(out, outsz, "TLS: the server sent alert %d",
+			 err & 0xff);
+	else if (err == BR_ERR_BAD_CIPHER_SUITE ||
+		 err == BR_ERR_UNSUPPORTED_VERSION || err == BR_ERR_BAD_VERSION)
+		snprintf(out, outsz, "TLS: the server offers no TLS 1.2 ECDHE "
+			 "AEAD suite we accept (BearSSL error %d)", err);
+	else
+		snprintf(out, outsz, "TLS handshake failed (BearSSL error %d)",
+			 err);
+}
