@@ -15,6 +15,7 @@
  *                                                            results.c)
  *   exit_code_for     the outcome as the exit status         (below)
  */
+#include "apiwatch.h"
 #include "log.h"
 #include "monotonic.h"
 #include "options.h"
@@ -85,6 +86,12 @@ static int64_t poll_interval(const struct options *opts,
 	return ms;
 }
 
+/*
+ * Large buffers (TLS records, the answer's head): not on the stack, and
+ * zero-initialised (in .bss, not 64 KiB of the file).
+ */
+static struct apiwatch api;
+
 int main(int argc, char **argv)
 {
 	struct options opts;
@@ -98,6 +105,7 @@ int main(int argc, char **argv)
 
 	block_signals(&signals);
 	log_guard_std_fds();
+	api.fd = -1;
 	start = monotonic_ms();
 
 	switch (options_parse(argc, argv, &opts)) {
@@ -114,13 +122,23 @@ int main(int argc, char **argv)
 		goto out;
 	opts.poll_ms = poll_interval(&opts, &watch);
 
+	/* Nothing here touches the network: the list starts after the first lines. */
+	if (opts.api != API_OFF &&
+	    apiwatch_prepare(&api, opts.api_server, opts.api_credentials,
+			     opts.namespace, opts.configmap) &&
+	    opts.namespace == NULL)
+		opts.namespace = api.ns;
 	report_start(&opts, &watch);
-	wait_for_decision(&opts, &watch, start, &out);
+	if (opts.api != API_OFF && !api.unusable)
+		apiwatch_start(&api, monotonic_ms());
+	wait_for_decision(&opts, &watch, opts.api != API_OFF ? &api : NULL,
+			  start, &out);
 	report_outcome(&opts, &out, &results);
 	if (results_fd >= 0 && results.decision != NULL)
 		results_write(results_fd, &results);
 	code = exit_code_for(&opts, &out);
 out:
+	apiwatch_close(&api);
 	watch_close(&watch);
 	if (results_fd >= 0)
 		close(results_fd);

@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include "duration.h"
+#include "kube.h"
 #include "log.h"
 
 #include <errno.h>
@@ -16,19 +17,24 @@
 
 static const char usage[] =
 	"Usage: approve-step --dir DIR [options]\n"
+	"       approve-step --api on --configmap NAME [options]\n"
 	"\n"
-	"Wait until the file KEY in DIR holds a decision, then exit 0 if it\n"
+	"Wait until the file KEY in DIR (or the key KEY of the ConfigMap, read\n"
+	"through the Kubernetes API) holds a decision, then exit 0 if it\n"
 	"approves and 1 if it refuses, on timeout, or when cancelled.\n"
 	"\n"
-	"  --dir DIR              directory holding the decision (the workspace)\n"
+	"  --dir DIR              directory holding the decision (the workspace);\n"
+	"                         may be omitted with --api on\n"
 	"  --key NAME             file in DIR with the decision (default: status)\n"
 	"  --timeout DURATION     86400, 90s, 15m, 24h, 1h30m; 0 waits forever\n"
 	"                         (default: 24h)\n"
 	"  --on-timeout ACTION    refuse or approve (default: refuse)\n"
 	"  --results-dir DIR      write Tekton results (decision, approver,\n"
 	"                         comment, waited-seconds) into DIR\n"
-	"  --configmap NAME       ConfigMap behind DIR, to print kubectl commands\n"
-	"  --namespace NS         its namespace, to print kubectl commands\n"
+	"  --configmap NAME       ConfigMap behind DIR: for kubectl commands, and\n"
+	"                         the one watched with --api auto|on\n"
+	"  --namespace NS         its namespace (default with --api: the\n"
+	"                         namespace file of --api-credentials)\n"
 	"  --poll-interval DUR    also re-read every DUR, at least 100ms; 0 never\n"
 	"                         (default: only on network file systems, every\n"
 	"                         5s; without inotify, its limits used up, 5s\n"
@@ -37,6 +43,14 @@ static const char usage[] =
 	"  --approvers A,B,...    only these users' votes count (without it:\n"
 	"                         anyone's but ServiceAccounts' and system: users')\n"
 	"  --requester NAME       this user's votes never count\n"
+	"  --api MODE             also watch the ConfigMap through the Kubernetes\n"
+	"                         API with the pod's ServiceAccount: off, auto\n"
+	"                         (if usable at start) or on (required)\n"
+	"                         (default: off)\n"
+	"  --api-server URL       https://HOST[:PORT] (default: https://\n"
+	"                         $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)\n"
+	"  --api-credentials DIR  token, ca.crt, namespace (default: /var/run/\n"
+	"                         secrets/kubernetes.io/serviceaccount)\n"
 	"  -h, --help             show this help\n"
 	"  --version              show the version\n"
 	"\n"
@@ -61,6 +75,9 @@ enum {
 	OPT_APPROVALS,
 	OPT_APPROVERS,
 	OPT_REQUESTER,
+	OPT_API,
+	OPT_API_SERVER,
+	OPT_API_CREDENTIALS,
 	OPT_VERSION,
 };
 
@@ -76,6 +93,9 @@ static const struct option long_options[] = {
 	{"approvals", required_argument, NULL, OPT_APPROVALS},
 	{"approvers", required_argument, NULL, OPT_APPROVERS},
 	{"requester", required_argument, NULL, OPT_REQUESTER},
+	{"api", required_argument, NULL, OPT_API},
+	{"api-server", required_argument, NULL, OPT_API_SERVER},
+	{"api-credentials", required_argument, NULL, OPT_API_CREDENTIALS},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -156,6 +176,7 @@ static bool usage_error(const char *option, const char *value,
 
 static bool set_option(int opt, char *arg, struct options *opts)
 {
+	struct kube_url url;
 	char *end;
 
 	switch (opt) {
@@ -212,6 +233,22 @@ static bool set_option(int opt, char *arg, struct options *opts)
 	case OPT_REQUESTER:
 		opts->requester = *arg ? arg : NULL;
 		return true;
+	case OPT_API:
+		opts->api = !strcmp(arg, "on")	   ? API_ON
+			    : !strcmp(arg, "auto") ? API_AUTO
+						   : API_OFF;
+		return opts->api != API_OFF || !*arg || !strcmp(arg, "off") ||
+		       usage_error("--api", arg, "off, auto or on");
+	case OPT_API_SERVER:
+		opts->api_server = *arg ? arg : NULL;
+		return !*arg || kube_url_parse(arg, &url) ||
+		       usage_error("--api-server", arg,
+				   "https://HOST[:PORT], HOST an IPv4 "
+				   "address, [an IPv6 address] or a DNS name, "
+				   "nothing after the port");
+	case OPT_API_CREDENTIALS:
+		opts->api_credentials = *arg ? arg : KUBE_CREDENTIALS_DIR;
+		return true;
 	}
 	return false;
 }
@@ -252,6 +289,7 @@ enum options_result options_parse(int argc, char **argv, struct options *opts)
 		.timeout_ms = 24 * 3600 * 1000,
 		.poll_ms = OPTIONS_POLL_AUTO,
 		.approvals = 1,
+		.api_credentials = KUBE_CREDENTIALS_DIR,
 	};
 	opterr = 0; /* our own messages, in our log format */
 	optind = 1;
@@ -282,8 +320,14 @@ enum options_result options_parse(int argc, char **argv, struct options *opts)
 			  log_quote(q, argv[optind], strlen(argv[optind])));
 		return OPTIONS_USAGE_ERROR;
 	}
-	if (opts->dir == NULL) {
-		log_error("--dir is required (see --help)");
+	if (opts->api != API_OFF && opts->configmap == NULL) {
+		log_error("--api %s needs --configmap NAME: the ConfigMap to "
+			  "watch (see --help)",
+			  opts->api == API_ON ? "on" : "auto");
+		return OPTIONS_USAGE_ERROR;
+	}
+	if (opts->dir == NULL && opts->api != API_ON) {
+		log_error("--dir is required, unless --api on (see --help)");
 		return OPTIONS_USAGE_ERROR;
 	}
 	if (options_vote_mode(opts) && strchr(opts->key, '.') != NULL) {

@@ -11,8 +11,15 @@
 #define OPTIONS_POLL_MIN_MS 100
 #define OPTIONS_POLL_AUTO (-1)
 
+/* Whether the ConfigMap is also watched through the Kubernetes API. */
+enum api_mode {
+	API_OFF,  /* the volume only; nothing touches the network */
+	API_AUTO, /* the API if usable at start, else the volume alone */
+	API_ON,	  /* the API is required */
+};
+
 struct options {
-	const char *dir;
+	const char *dir; /* NULL only with API_ON: the API alone */
 	const char *key;
 	int64_t timeout_ms; /* 0: no deadline */
 	bool approve_on_timeout;
@@ -24,6 +31,9 @@ struct options {
 	const char *approvers[OPTIONS_APPROVERS_MAX];
 	int approvers_len;
 	const char *requester; /* NULL: anyone may vote */
+	enum api_mode api;
+	const char *api_server;	     /* NULL: from KUBERNETES_SERVICE_* */
+	const char *api_credentials; /* the ServiceAccount directory */
 };
 
 enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_USAGE_ERROR };

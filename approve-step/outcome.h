@@ -7,6 +7,7 @@
 
 #include "decision.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum outcome_kind {
@@ -23,6 +24,7 @@ struct outcome {
 	int64_t waited_ms;
 	/* OUTCOME_APPROVED, OUTCOME_REFUSED: who decided and why. */
 	struct decision decision;
+	bool through_api; /* the decision was read through the API */
 };
 
 #endif

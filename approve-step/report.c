@@ -32,20 +32,27 @@ static void format_deadline(const struct options *opts, char *out,
 
 static void report_what(const struct options *opts, const char *deadline)
 {
-	char who[LOG_VALUE_MAX] = "", list[LOG_VALUE_MAX];
+	char who[LOG_VALUE_MAX] = "", list[LOG_VALUE_MAX], where[600];
 	size_t len;
 
+	/* The API alone: the ConfigMap's key, else the volume's file. */
+	if (opts->dir == NULL)
+		snprintf(where, sizeof(where), "configmap %s/%s key %s",
+			 opts->namespace ? opts->namespace : "?",
+			 opts->configmap, opts->key);
+	else
+		snprintf(where, sizeof(where), "%s/%s", opts->dir, opts->key);
+
 	if (!options_vote_mode(opts)) {
-		log_info("waiting for a decision in %s/%s (%s)", opts->dir,
-			 opts->key, deadline);
+		log_info("waiting for a decision in %s (%s)", where, deadline);
 		return;
 	}
 	len = log_join(list, opts->approvers, opts->approvers_len);
 	if (len > 0)
 		log_quote(who, list, len);
-	log_info("waiting for %ld approval%s in %s/%s.USER%s%s (%s)",
-		 opts->approvals, opts->approvals > 1 ? "s" : "", opts->dir,
-		 opts->key, len ? " from " : "", who, deadline);
+	log_info("waiting for %ld approval%s in %s.USER%s%s (%s)",
+		 opts->approvals, opts->approvals > 1 ? "s" : "", where,
+		 len ? " from " : "", who, deadline);
 	if (opts->requester) {
 		char encoded[3 * VOTER_NAME_MAX + 1], q[LOG_VALUE_MAX];
 		const char *r = opts->requester;
@@ -91,8 +98,11 @@ static void report_how(const struct options *opts)
 			 "--type=merge -p '{\"data\":{\"%s\":\"refused\"}}'",
 			 cm, ns, key);
 	}
-	/* In a pod (the kubelet sets this variable) the host name is its name. */
-	if (getenv("KUBERNETES_SERVICE_HOST") != NULL &&
+	/*
+	 * In a pod (the kubelet sets this variable) the host name is its name.
+	 * Through the API alone there is no kubelet delay to shorten.
+	 */
+	if (opts->dir != NULL && getenv("KUBERNETES_SERVICE_HOST") != NULL &&
 	    gethostname(host, sizeof(host) - 1) == 0 && host[0] != '\0' &&
 	    strspn(host, "abcdefghijklmnopqrstuvwxyz0123456789-.") ==
 		    strlen(host))
@@ -171,12 +181,13 @@ static void report_decided(const char *word, const struct outcome *out,
 	const struct decision *d = &out->decision;
 	char who[LOG_VALUE_MAX], why[LOG_VALUE_MAX];
 
-	log_info("%s%s%s after %s%s%s", word, d->approver_len ? " by " : "",
+	log_info("%s%s%s after %s%s%s%s", word, d->approver_len ? " by " : "",
 		 d->approver_len ? log_quote(who, d->approver, d->approver_len)
 				 : "",
 		 waited, d->comment_len ? ": " : "",
 		 d->comment_len ? log_quote(why, d->comment, d->comment_len)
-				: "");
+				: "",
+		 out->through_api ? " (through the API)" : "");
 }
 
 /*

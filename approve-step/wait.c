@@ -1,5 +1,7 @@
 #include "wait.h"
 
+#include "apiwatch.h"
+#include "configmap.h"
 #include "key.h"
 #include "log.h"
 #include "monotonic.h"
@@ -8,6 +10,7 @@
 #include "snapshot.h"
 #include "tally.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -75,19 +78,107 @@ static enum verdict check_volume(const struct options *opts, struct seen *s,
 	return v;
 }
 
-/* The sooner of the deadline and the next periodic re-read, or NEVER. */
-static int64_t next_wake(int64_t deadline, int64_t next_poll)
-{
-	if (deadline == NEVER)
-		return next_poll;
-	if (next_poll == NEVER)
-		return deadline;
-	return deadline < next_poll ? deadline : next_poll;
-}
-
 static enum outcome_kind from_verdict(enum verdict v)
 {
 	return v == VERDICT_APPROVED ? OUTCOME_APPROVED : OUTCOME_REFUSED;
+}
+
+/* The ConfigMap read through the API, judged by the same rules. */
+struct api_view {
+	struct apiwatch *watch; /* NULL: off, or fell back to the volume */
+	const struct options *opts;
+	struct seen seen;
+	enum verdict verdict;
+	struct decision decision;
+};
+
+/* Also static and large: the count of one ConfigMap object's votes. */
+static struct tally api_votes;
+
+/*
+ * One state of the ConfigMap (NULL: it does not exist): its data[KEY], or
+ * the KEY.USER keys of this one object, a consistent snapshot as ..data.
+ */
+static bool on_api_change(void *arg, const cJSON *object)
+{
+	struct api_view *v = arg;
+	const char *key = v->opts->key;
+	struct content c = {.status = CONTENT_MISSING};
+
+	if (options_vote_mode(v->opts)) {
+		tally_begin(&api_votes, v->opts, &v->seen);
+		for (const cJSON *k = configmap_next_key(object, NULL); k;
+		     k = configmap_next_key(object, k)) {
+			if (!tally_is_vote(k->string, key))
+				continue;
+			configmap_content(cJSON_IsString(k) ? k->valuestring
+							    : NULL,
+					  &c);
+			tally_add(&api_votes, k->string, &c);
+		}
+		v->verdict = tally_end(&api_votes, &v->decision);
+	} else {
+		size_t len;
+		configmap_content(configmap_value(object, key, &len), &c);
+		v->verdict = key_check(&v->seen, &c, &v->decision);
+	}
+	return v->verdict == VERDICT_APPROVED || v->verdict == VERDICT_REFUSED;
+}
+
+/*
+ * The API could not be used before its first watch: with --api auto the
+ * volume goes on alone, with --api on the wait ends (exit 2).
+ */
+static bool api_unusable(struct api_view *v)
+{
+	const struct apiwatch *a = v->watch;
+
+	v->watch = NULL;
+	if (v->opts->api == API_AUTO) {
+		log_warn("cannot use the Kubernetes API (%s); %s; waiting on "
+			 "the volume only", a->cause, a->fix);
+		return true;
+	}
+	log_error("cannot use the Kubernetes API (%s); %s", a->cause, a->fix);
+	return false;
+}
+
+/* Moves the API on after a wake; false when the wait is over. */
+static bool api_step(struct api_view *v, const struct pollfd *p,
+		     struct outcome *out)
+{
+	int64_t now = monotonic_ms(), at;
+
+	if (v->watch == NULL)
+		return true;
+	at = apiwatch_wake_at(v->watch);
+	if (p->revents == 0 && (at == NEVER || now < at))
+		return true;
+	switch (apiwatch_step(v->watch, p->revents, now)) {
+	case APIWATCH_NOTHING:
+		return true;
+	case APIWATCH_DECIDED:
+		out->kind = from_verdict(v->verdict);
+		out->decision = v->decision;
+		out->through_api = true;
+		return false;
+	case APIWATCH_UNUSABLE:
+		break;
+	}
+	if (api_unusable(v))
+		return true;
+	out->kind = OUTCOME_FAILED;
+	return false;
+}
+
+/* The sooner of two wake times, or NEVER. */
+static int64_t sooner(int64_t a, int64_t b)
+{
+	if (a == NEVER)
+		return b;
+	if (b == NEVER)
+		return a;
+	return a < b ? a : b;
 }
 
 /*
@@ -102,16 +193,24 @@ static void log_dir_gone(const struct watch *w)
 }
 
 /* Waits once; returns false and sets out->kind when the wait is over. */
-static bool wait_once(struct watch *w, int64_t wake_at, struct outcome *out)
+static bool wait_once(struct watch *w, struct api_view *api, int64_t wake_at,
+		      struct outcome *out)
 {
-	int64_t ms = wake_at == NEVER ? -1 : wake_at - monotonic_ms();
+	struct pollfd p = {.fd = -1};
+	int64_t ms;
 
+	if (api->watch) {
+		p.fd = apiwatch_fd(api->watch, &p.events);
+		wake_at = sooner(wake_at, apiwatch_wake_at(api->watch));
+	}
+	ms = wake_at == NEVER ? -1 : wake_at - monotonic_ms();
 	/* watch_wait: < 0 waits without limit; a wake time passed is 0. */
-	switch (watch_wait(w, ms < 0 && wake_at != NEVER ? 0 : ms,
-			   &out->signo)) {
+	switch (watch_wait(w, ms < 0 && wake_at != NEVER ? 0 : ms, &out->signo,
+			   &p)) {
 	case WATCH_CHANGED:
 	case WATCH_TIMER:
-		return true;
+	case WATCH_OTHER:
+		return api_step(api, &p, out);
 	case WATCH_SIGNAL:
 		out->kind = OUTCOME_CANCELLED;
 		return false;
@@ -126,20 +225,47 @@ static bool wait_once(struct watch *w, int64_t wake_at, struct outcome *out)
 	return false;
 }
 
+/* Hooks the API's changes to its view; false when it ends the wait. */
+static bool api_begin(struct api_view *v, char *where, size_t wheresz,
+		      struct outcome *out)
+{
+	const struct options *o = v->opts;
+
+	if (v->watch == NULL)
+		return true;
+	snprintf(where, wheresz, "configmap %s/%s key %s", v->watch->ns
+		 ? v->watch->ns : "?", o->configmap, o->key);
+	seen_init(&v->seen, where, " (through the API)");
+	v->watch->on_change = on_api_change;
+	v->watch->arg = v;
+	if (!v->watch->unusable || api_unusable(v))
+		return true;
+	out->kind = OUTCOME_FAILED;
+	return false;
+}
+
 void wait_for_decision(const struct options *opts, struct watch *w,
-		       int64_t start_ms, struct outcome *out)
+		       struct apiwatch *api, int64_t start_ms,
+		       struct outcome *out)
 {
 	int64_t deadline =
 		opts->timeout_ms ? start_ms + opts->timeout_ms : NEVER;
 	int64_t poll_ms = opts->poll_ms, next_poll = NEVER;
-	char where[LOG_LINE_MAX];
+	char where[LOG_LINE_MAX], api_where[LOG_LINE_MAX];
 	struct seen volume;
+	struct api_view view = {.watch = api, .opts = opts};
 
 	memset(out, 0, sizeof(*out));
-	snprintf(where, sizeof(where), "%s/%s", opts->dir, opts->key);
+	snprintf(where, sizeof(where), "%s/%s", opts->dir ? opts->dir : "",
+		 opts->key);
 	seen_init(&volume, where, "");
+	if (!api_begin(&view, api_where, sizeof(api_where), out))
+		return;
 	for (;;) {
-		enum verdict v = check_volume(opts, &volume, &out->decision);
+		/* The volume, if there is one; the API reports as it goes. */
+		enum verdict v = opts->dir ? check_volume(opts, &volume,
+							  &out->decision)
+					   : VERDICT_PENDING;
 		int64_t now = monotonic_ms();
 
 		out->waited_ms = now - start_ms;
@@ -158,7 +284,7 @@ void wait_for_decision(const struct options *opts, struct watch *w,
 		}
 		if (poll_ms > 0 && (next_poll == NEVER || now >= next_poll))
 			next_poll = now + poll_ms;
-		if (!wait_once(w, next_wake(deadline, next_poll), out)) {
+		if (!wait_once(w, &view, sooner(deadline, next_poll), out)) {
 			out->waited_ms = monotonic_ms() - start_ms;
 			return;
 		}

@@ -8,7 +8,14 @@
 
 #include <stdint.h>
 
+struct apiwatch;
+
+/*
+ * api: the ConfigMap through the API, prepared (apiwatch_prepare, maybe
+ * unusable) and started; NULL with --api off.
+ */
 void wait_for_decision(const struct options *opts, struct watch *w,
-		       int64_t start_ms, struct outcome *out);
+		       struct apiwatch *api, int64_t start_ms,
+		       struct outcome *out);
 
 #endif

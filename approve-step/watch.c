@@ -133,6 +133,8 @@ bool watch_open(struct watch *w, const char *path, const sigset_t *signals)
 		log_error("signalfd: %s", strerror(errno));
 		return false;
 	}
+	if (path == NULL)
+		return true; /* the API alone: no inotify instance at all */
 	if (!watch_dir(w, path))
 		return false;
 	/*
@@ -192,6 +194,8 @@ bool watch_same_dir(const struct watch *w)
 {
 	struct stat st;
 
+	if (w->path == NULL)
+		return true;
 	return stat(w->path, &st) == 0 && st.st_dev == w->dev &&
 	       st.st_ino == w->ino;
 }
@@ -210,19 +214,24 @@ static bool read_signal(struct watch *w, int *signo)
 	return true;
 }
 
-enum watch_wake watch_wait(struct watch *w, int64_t timeout_ms, int *signo)
+enum watch_wake watch_wait(struct watch *w, int64_t timeout_ms, int *signo,
+			   struct pollfd *other)
 {
-	struct pollfd fds[2] = {
+	struct pollfd fds[3] = {
 		{.fd = w->signal_fd, .events = POLLIN},
 		{.fd = w->inotify_fd, .events = POLLIN},
+		{.fd = other ? other->fd : -1,
+		 .events = other ? other->events : 0},
 	};
 	int n, ms = timeout_ms < 0		 ? -1
 		    : timeout_ms > INT_MAX ? INT_MAX
 					   : (int)timeout_ms;
 
 	do
-		n = poll(fds, 2, ms);
+		n = poll(fds, 3, ms);
 	while (n < 0 && errno == EINTR);
+	if (other)
+		other->revents = n > 0 ? fds[2].revents : 0;
 	if (n < 0) {
 		log_error("poll: %s", strerror(errno));
 		return WATCH_ERROR;
@@ -238,7 +247,7 @@ enum watch_wake watch_wait(struct watch *w, int64_t timeout_ms, int *signo)
 		return wake == WATCH_CHANGED && !watch_same_dir(w) ? WATCH_GONE
 								  : wake;
 	}
-	return WATCH_CHANGED;
+	return fds[2].revents ? WATCH_OTHER : WATCH_CHANGED;
 }
 
 void watch_close(struct watch *w)

@@ -13,8 +13,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct pollfd;
+
 struct watch {
-	const char *path;
+	const char *path; /* NULL: no directory, only signals */
 	dev_t dev;      /* the directory watched, to notice a replacement */
 	ino_t ino;
 	int inotify_fd; /* -1: not open */
@@ -37,6 +39,7 @@ enum watch_wake {
 	WATCH_SIGNAL,  /* a cancelling signal arrived */
 	WATCH_GONE,    /* the directory was deleted, moved or unmounted */
 	WATCH_ERROR,   /* poll or read failed; already logged */
+	WATCH_OTHER,   /* only the other descriptor is ready */
 };
 
 /*
@@ -44,6 +47,7 @@ enum watch_wake {
  * signals: the cancelling signals, already blocked (main sets them up).
  * When a limit keeps inotify from us (w->limit), it still succeeds: only
  * the signals and the timer wake watch_wait then.
+ * path NULL: signals only (the API alone), no inotify instance.
  */
 bool watch_open(struct watch *w, const char *path, const sigset_t *signals);
 
@@ -51,8 +55,11 @@ bool watch_open(struct watch *w, const char *path, const sigset_t *signals);
  * Waits at most timeout_ms (< 0: no limit). *signo is set on WATCH_SIGNAL.
  * Without inotify (w->limit), a timer wake whose path no longer names the
  * directory is WATCH_GONE, as an inotify event would have said.
+ * other (NULL, or fd -1: none) is one more descriptor to wait on, the API
+ * connection; its revents are set whatever the wake.
  */
-enum watch_wake watch_wait(struct watch *w, int64_t timeout_ms, int *signo);
+enum watch_wake watch_wait(struct watch *w, int64_t timeout_ms, int *signo,
+			   struct pollfd *other);
 
 /* False once the path no longer names the directory being watched. */
 bool watch_same_dir(const struct watch *w);
