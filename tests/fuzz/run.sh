@@ -32,13 +32,15 @@ root=$(cd "$here/../.." && pwd)
 out=${FUZZ_OUT:-/tmp/approve-step-fuzz}
 cc=${CC:-clang}
 jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
-harnesses=${FUZZ_ONLY:-decision duration names escape}
+harnesses=${FUZZ_ONLY:-decision duration names escape http certname event}
 
 san="-fsanitize=address,undefined -fno-sanitize-recover=all"
 cflags="-std=c11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror
 	-D_POSIX_C_SOURCE=200809L -I$root/approve-step"
 cjson_cflags=$(pkg-config --cflags libcjson 2>/dev/null || echo "")
 cjson_libs=$(pkg-config --libs libcjson 2>/dev/null || echo "-lcjson")
+# The TLS client links BearSSL (Debian's libbearssl-dev; no pkg-config file).
+cjson_libs="$cjson_libs -lbearssl"
 
 mkdir -p "$out/obj" "$out/bin" "$out/log" "$out/corpus"
 
