@@ -3,19 +3,23 @@
 #
 #   tools/build-static.sh OUTDIR         build OUTDIR/approve-step
 #   tools/build-static.sh --prepare      only install the tools and
-#                                        fetch cJSON into the cache
+#                                        fetch cJSON and BearSSL into
+#                                        the cache
 #   tools/build-static.sh --apt-sources TYPE DESTDIR
 #                                        write this machine's Debian
 #                                        apt entries as TYPE (deb or
 #                                        deb-src) into DESTDIR
 #
 # This is the one recipe for the static binary: the Containerfile and CI
-# both call it. It compiles every approve-step/*.c plus cJSON, taken from
-# Debian's source package (with Debian's patches applied), so the only
-# network it needs is Debian's archive, and only on the first run.
+# both call it. It compiles every approve-step/*.c plus cJSON and BearSSL,
+# taken from Debian's source packages (with Debian's patches applied), so
+# the only network it needs is Debian's archive, and only on the first run.
+# BearSSL is compiled once into a cached archive; the link keeps only what
+# a TLS 1.2 client uses (--gc-sections).
 #
 # Environment:
-#   APPROVE_STEP_CACHE    cache dir for the cJSON source (default OUTDIR/.cache;
+#   APPROVE_STEP_CACHE    cache dir for the cJSON and BearSSL sources and
+#                         BearSSL's musl archive (default OUTDIR/.cache;
 #                         required with --prepare)
 #   APPROVE_STEP_VERSION  version compiled in (default: from meson.build)
 #   APPROVE_STEP_LINK     static-pie | static  (default: static-pie when the
@@ -132,17 +136,18 @@ install_deps() {
 	DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends "${missing[@]}"
 }
 
-# ---------------------------------------------------------------- cJSON
+# ---------------------------------------------------------------- sources
 
-# Unpack Debian's cjson source package (patches applied) into $cache/cjson,
-# once. Uses a private apt state with deb-src entries derived from this
-# machine's apt entries; the system's apt configuration is not touched.
-fetch_cjson() {
-	local cache=$1
-	if [ -f "$cache/cjson/cJSON.c" ] && [ -f "$cache/cjson/cJSON.h" ]; then
+# Unpack Debian's source package PKG (patches applied) into $cache/PKG,
+# once; FILE is a file its tree must hold. Uses a private apt state with
+# deb-src entries derived from this machine's apt entries; the system's
+# apt configuration is not touched.
+fetch_source() {
+	local cache=$1 pkg=$2 file=$3
+	if [ -f "$cache/$pkg/$file" ] && [ -f "$cache/$pkg/.debian-version" ]; then
 		return 0
 	fi
-	command -v apt-get >/dev/null || die "apt-get is needed to fetch cJSON's source"
+	command -v apt-get >/dev/null || die "apt-get is needed to fetch $pkg's source"
 	mkdir -p "$cache"
 	# apt reads relative Dir:: paths against /etc/apt: make it absolute.
 	cache=$(cd "$cache" && pwd)
@@ -157,26 +162,59 @@ fetch_cjson() {
 		-o "Dir::State::Lists=$work/lists"
 		-o "Dir::Cache=$work/cache"
 		-o "APT::Sandbox::User=root")
-	say "fetching Debian's cjson source package"
+	say "fetching Debian's $pkg source package"
 	"${apt[@]}" update >"$work/update.log" 2>&1 || {
 		cat "$work/update.log" >&2
 		die "apt-get update (deb-src) failed"
 	}
-	(cd "$work/src" && "${apt[@]}" source cjson) >"$work/source.log" 2>&1 || {
+	(cd "$work/src" && "${apt[@]}" source "$pkg") >"$work/source.log" 2>&1 || {
 		cat "$work/source.log" >&2
-		die "apt-get source cjson failed"
+		die "apt-get source $pkg failed"
 	}
 	local dsc tree
-	dsc=$(find "$work/src" -maxdepth 1 -name 'cjson_*.dsc' | head -n 1)
-	tree=$(find "$work/src" -mindepth 2 -maxdepth 2 -name cJSON.c -printf '%h\n' | head -n 1)
-	if [ -z "$dsc" ] || [ -z "$tree" ]; then
-		die "apt-get source cjson gave no cJSON.c"
+	dsc=$(find "$work/src" -maxdepth 1 -name "${pkg}_*.dsc" | head -n 1)
+	tree=$(find "$work/src" -mindepth 1 -maxdepth 1 -type d -name "$pkg-*" | head -n 1)
+	if [ -z "$dsc" ] || [ -z "$tree" ] || ! [ -f "$tree/$file" ]; then
+		die "apt-get source $pkg gave no $file"
 	fi
-	basename "$dsc" .dsc | sed 's/^cjson_//' >"$tree/.debian-version"
-	rm -rf "$cache/cjson"
-	mv "$tree" "$cache/cjson"
+	basename "$dsc" .dsc | sed "s/^${pkg}_//" >"$tree/.debian-version"
+	rm -rf "${cache:?}/$pkg"
+	mv "$tree" "$cache/$pkg"
 	rm -rf "$work"
-	say "cJSON $(cat "$cache/cjson/.debian-version") cached in $cache/cjson"
+	say "$pkg $(cat "$cache/$pkg/.debian-version") cached in $cache/$pkg"
+}
+
+fetch_sources() {
+	fetch_source "$1" cjson cJSON.c
+	fetch_source "$1" bearssl inc/bearssl.h
+}
+
+# BearSSL's sources compiled with musl into $cache/bearssl-musl/libbearssl.a,
+# once per set of flags (a few hundred small files: about a minute).
+build_bearssl() {
+	local cache=$1 out=$1/bearssl-musl key f
+	key=$({
+		printf '%s\n' "${cflags[@]}"
+		musl-gcc --version | head -n 1
+		cat "$cache/bearssl/.debian-version"
+	} | sha256sum | cut -d' ' -f1)
+	if [ -f "$out/libbearssl.a" ] && [ "$(cat "$out/key" 2>/dev/null)" = "$key" ]; then
+		return 0
+	fi
+	say "compiling BearSSL $(cat "$cache/bearssl/.debian-version") with musl"
+	rm -rf "$out"
+	mkdir -p "$out/obj"
+	find "$cache/bearssl/src" -name '*.c' | sort >"$out/sources"
+	# Third-party code: its warnings stay visible but do not fail.
+	xargs -P "$(nproc 2>/dev/null || echo 2)" -I{} sh -c '
+		src=$1 o="$0/obj/$(printf %s "$1" | sed "s|.*/src/||; s|/|_|g; s|\.c$|.o|")"
+		shift
+		exec musl-gcc "$@" -c "$src" -o "$o"
+	' "$out" {} "${cflags[@]}" -I"$cache/bearssl/inc" -I"$cache/bearssl/src" <"$out/sources" ||
+		die "compiling BearSSL failed"
+	ar rcs "$out/libbearssl.a" "$out"/obj/*.o
+	rm -rf "$out/obj"
+	printf '%s\n' "$key" >"$out/key"
 }
 
 # ---------------------------------------------------------------- toolchain
@@ -278,6 +316,7 @@ build_inputs() {
 		sha256sum <"$self"
 		cd "$srcdir" && sha256sum ./*.c ./*.h 2>/dev/null
 		cd "$cache/cjson" && sha256sum cJSON.c cJSON.h .debian-version
+		cat "$cache/bearssl-musl/key"
 	} | sha256sum | cut -d' ' -f1
 }
 
@@ -287,6 +326,13 @@ build() {
 	outdir=$(cd "$outdir" && pwd)
 	local work="$outdir/.build" stamp="$outdir/.approve-step.stamp" inputs
 	ver=$(version)
+
+	cflags=(-std=c11 -D_POSIX_C_SOURCE=200809L -O2 -pipe
+		-fstack-protector-strong -fstack-clash-protection -D_FORTIFY_SOURCE=2
+		-fPIE -ffunction-sections -fdata-sections
+		"-ffile-prefix-map=$topdir=." "-ffile-prefix-map=$cache=.")
+	ldflags=("-Wl,-z,relro" "-Wl,-z,now" "-Wl,-z,noexecstack" "-Wl,--gc-sections" -s)
+	build_bearssl "$cache"
 
 	# Nothing to do when the inputs and the result are as last time.
 	inputs=$(build_inputs "$cache" "$ver")
@@ -300,12 +346,8 @@ build() {
 	mkdir -p "$work/include/cjson" "$work/obj"
 
 	cp "$cache/cjson/cJSON.h" "$work/include/cjson/cJSON.h"
+	cp "$cache/bearssl/inc/"*.h "$work/include/"
 
-	cflags=(-std=c11 -D_POSIX_C_SOURCE=200809L -O2 -pipe
-		-fstack-protector-strong -fstack-clash-protection -D_FORTIFY_SOURCE=2
-		-fPIE -ffunction-sections -fdata-sections
-		"-ffile-prefix-map=$topdir=." "-ffile-prefix-map=$cache=.")
-	ldflags=("-Wl,-z,relro" "-Wl,-z,now" "-Wl,-z,noexecstack" "-Wl,--gc-sections" -s)
 
 	local link
 	link=$(choose_link "$work")
@@ -327,6 +369,7 @@ build() {
 	done
 	[ "$n" -gt 0 ] || die "no C sources in $srcdir"
 
+	objs+=("$cache/bearssl-musl/libbearssl.a")
 	if [ "$link" = static-pie ]; then
 		link_static_pie "$work/approve-step" "${objs[@]}"
 	else
@@ -338,7 +381,7 @@ build() {
 	mv -f "$work/approve-step" "$outdir/approve-step"
 	rm -rf "$work"
 	printf '%s %s\n' "$inputs" "$(sha256sum <"$outdir/approve-step" | cut -d' ' -f1)" >"$stamp"
-	say "built $outdir/approve-step ($link, $(stat -c %s "$outdir/approve-step") bytes, ${ver:-unknown}, cJSON $(cat "$cache/cjson/.debian-version" 2>/dev/null || echo '?'))"
+	say "built $outdir/approve-step ($link, $(stat -c %s "$outdir/approve-step") bytes, ${ver:-unknown}, cJSON $(cat "$cache/cjson/.debian-version" 2>/dev/null || echo '?'), BearSSL $(cat "$cache/bearssl/.debian-version" 2>/dev/null || echo '?'))"
 	say "$(file -b "$outdir/approve-step")"
 }
 
@@ -360,14 +403,14 @@ case ${1:-} in
 	[ $# -eq 1 ] || usage
 	[ -n "${APPROVE_STEP_CACHE:-}" ] || die "--prepare needs APPROVE_STEP_CACHE"
 	install_deps
-	fetch_cjson "$APPROVE_STEP_CACHE"
+	fetch_sources "$APPROVE_STEP_CACHE"
 	;;
 "" | -*) usage ;;
 *)
 	[ $# -eq 1 ] || usage
 	cache=${APPROVE_STEP_CACHE:-$1/.cache}
 	install_deps
-	fetch_cjson "$cache"
+	fetch_sources "$cache"
 	cache=$(cd "$cache" && pwd)
 	build "$1" "$cache"
 	;;
