@@ -21,8 +21,8 @@ ALL_STEPS="$STEPS"
 step_packages() {
 	case $1 in
 	unit | asan) echo libcmocka-dev openssl ;; # openssl: the fake API server's certificates
-	valgrind) echo libcmocka-dev valgrind ;;
-	static) echo libcmocka-dev musl-tools dpkg-dev file binutils ;;
+	valgrind) echo libcmocka-dev valgrind openssl ;;
+	static) echo libcmocka-dev musl-tools dpkg-dev file binutils openssl ;;
 	image) echo podman buildah runc debootstrap uidmap slirp4netns fuse-overlayfs \
 		debian-archive-keyring musl-tools dpkg-dev file binutils ;;
 	fresh) echo podman runc debootstrap uidmap slirp4netns fuse-overlayfs \

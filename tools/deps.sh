@@ -50,4 +50,4 @@ quietly() {
 
 # What building approve-step needs (the tests are optional: libcmocka-dev is
 # the unit tests' package, installed by ./test.sh).
-BUILD_PACKAGES="gcc libc6-dev meson ninja-build pkg-config libcjson-dev python3"
+BUILD_PACKAGES="gcc libc6-dev meson ninja-build pkg-config libcjson-dev libbearssl-dev python3"
