@@ -393,8 +393,11 @@ static void send_app(struct tls *t)
 	memcpy(buf, t->out + t->out_sent, n);
 	br_ssl_engine_sendapp_ack(eng, n);
 	t->out_sent += n;
-	if (t->out_sent == t->out_len)
+	if (t->out_sent == t->out_len) {
 		br_ssl_engine_flush(eng, 0);
+		/* The request holds the token: keep no copy of it. */
+		memset(t->out, 0, t->out_len);
+	}
 }
 
 enum tls_io tls_pump(struct tls *t, int fd, short *events)
