@@ -255,10 +255,13 @@ static enum apiwatch_event attempt(struct apiwatch *a, int64_t now)
 	return APIWATCH_NOTHING;
 }
 
-/* Hands a new state of the object to the caller. */
-static bool changed(struct apiwatch *a, const cJSON *object)
+/* Hands a new state of the object (NULL: deleted) to the caller. */
+static bool changed(struct apiwatch *a, const cJSON *object,
+		    const cJSON *shadow)
 {
-	return a->on_change(a->arg, object);
+	struct configmap cm = {object, object ? shadow : NULL};
+
+	return a->on_change(a->arg, &cm);
 }
 
 static bool copy_rv(struct apiwatch *a, const cJSON *object)
@@ -275,19 +278,22 @@ static bool copy_rv(struct apiwatch *a, const cJSON *object)
 /* The list's answer: the object (or none) and the version to watch from. */
 static enum apiwatch_event on_list(struct apiwatch *a, int64_t now)
 {
-	cJSON *list = cJSON_ParseWithLength(a->lines.buf ? a->lines.buf : "",
-					    a->lines.len);
-	const cJSON *object = configmap_list_item(list, a->name);
+	struct configmap_json j = {0};
+	const cJSON *object = NULL;
 	enum apiwatch_event ev = APIWATCH_NOTHING;
 
-	if (list == NULL || !copy_rv(a, list) || !configmap_is_list(list)) {
-		cJSON_Delete(list);
+	if (a->lines.buf != NULL &&
+	    configmap_parse(&j, a->lines.buf, a->lines.len))
+		object = configmap_list_item(j.root, a->name);
+	if (j.root == NULL || !copy_rv(a, j.root) ||
+	    !configmap_is_list(j.root)) {
+		configmap_free(&j);
 		return fail(a, now, "check --api-server: is it a Kubernetes "
 			    "API server?", "the list of configmaps is not "
 			    "a ConfigMapList");
 	}
 	if (object == NULL && !a->started) {
-		cJSON_Delete(list);
+		configmap_free(&j);
 		return fail(a, now, "create it, or check --configmap and "
 			    "--namespace", "configmap %s/%s not found",
 			    a->ns, a->name);
@@ -295,9 +301,9 @@ static enum apiwatch_event on_list(struct apiwatch *a, int64_t now)
 	if (object == NULL)
 		log_info("configmap %s/%s does not exist: pending (through "
 			 "the API)", a->ns, a->name);
-	if (changed(a, object))
+	if (changed(a, object, configmap_list_item(j.shadow, a->name)))
 		ev = APIWATCH_DECIDED;
-	cJSON_Delete(list);
+	configmap_free(&j);
 	close_connection(a);
 	if (ev == APIWATCH_NOTHING) {
 		a->watching = true;
@@ -316,15 +322,16 @@ static bool on_event_line(void *arg, char *line, size_t len)
 {
 	struct event_ctx *c = arg;
 	struct apiwatch *a = c->a;
-	cJSON *ev;
-	const cJSON *object;
-	const char *type;
+	struct configmap_json j;
+	const cJSON *object = NULL, *shadow = NULL;
+	const char *type = NULL;
 
 	if (len == 0)
 		return true;
-	configmap_mask_nul(line, len);
-	ev = cJSON_ParseWithLength(line, len);
-	type = configmap_event(ev, &object);
+	if (configmap_parse(&j, line, len)) {
+		type = configmap_event(j.root, &object);
+		configmap_event(j.shadow, &shadow);
+	}
 	if (type == NULL) {
 		if (!a->warned_bad_event)
 			log_warn("skipped a malformed watch event for "
@@ -339,14 +346,14 @@ static bool on_event_line(void *arg, char *line, size_t len)
 		copy_rv(a, object);
 		log_info("configmap %s/%s was deleted: pending (through the "
 			 "API)", a->ns, a->name);
-		c->decided = changed(a, NULL);
+		c->decided = changed(a, NULL, NULL);
 	} else if ((strcmp(type, "ADDED") == 0 ||
 		    strcmp(type, "MODIFIED") == 0) &&
 		   configmap_is_named(object, a->name)) {
 		copy_rv(a, object);
-		c->decided = changed(a, object);
+		c->decided = changed(a, object, shadow);
 	}
-	cJSON_Delete(ev);
+	configmap_free(&j);
 	return !c->decided && !c->relist && !c->broken;
 }
 

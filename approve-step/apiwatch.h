@@ -7,6 +7,7 @@
 #ifndef APPROVE_STEP_APIWATCH_H
 #define APPROVE_STEP_APIWATCH_H
 
+#include "configmap.h"
 #include "http.h"
 #include "kube.h"
 #include "tls.h"
@@ -68,7 +69,7 @@ struct apiwatch {
 	 * Called with each new state of the ConfigMap (NULL: it does not
 	 * exist); returns true when that state decides, which ends the watch.
 	 */
-	bool (*on_change)(void *arg, const cJSON *object);
+	bool (*on_change)(void *arg, const struct configmap *cm);
 	void *arg;
 	uint64_t rng;
 

@@ -2,6 +2,7 @@
 
 #include "decision.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const cJSON *member(const cJSON *object, const char *name)
@@ -72,17 +73,33 @@ const char *configmap_value(const cJSON *object, const char *key,
 	return v;
 }
 
-void configmap_content(const char *value, struct content *c)
+void configmap_content(const struct configmap *cm, const char *key,
+		       struct content *c, char **owned)
 {
-	size_t len = value ? strlen(value) : 0;
+	size_t len, len2;
+	const char *value = configmap_value(cm->object, key, &len);
+	const char *other = configmap_value(cm->shadow, key, &len2);
+	char *exact;
 
+	*owned = NULL;
 	*c = (struct content){.status = CONTENT_MISSING};
 	if (value == NULL)
 		return;
 	/* The same bound as a file: a ConfigMap holds at most 1 MiB. */
-	c->status = len > DECISION_FILE_MAX ? CONTENT_TOO_BIG : CONTENT_OK;
+	if (len > DECISION_FILE_MAX) {
+		c->status = CONTENT_TOO_BIG;
+		return;
+	}
+	c->status = CONTENT_OK;
 	c->data = value;
 	c->len = len;
+	if (other == NULL || len2 != len || memcmp(value, other, len) == 0 ||
+	    (exact = malloc(len + 1)) == NULL)
+		return;
+	/* \u0000 read as 1 in one reading and as 2 in the other: a NUL. */
+	for (size_t i = 0; i <= len; i++)
+		exact[i] = value[i] == 1 && other[i] == 2 ? '\0' : value[i];
+	c->data = *owned = exact;
 }
 
 const cJSON *configmap_next_key(const cJSON *object, const cJSON *prev)
@@ -94,14 +111,53 @@ const cJSON *configmap_next_key(const cJSON *object, const cJSON *prev)
 	return prev ? prev->next : data->child;
 }
 
-void configmap_mask_nul(char *json, size_t len)
+size_t configmap_mask_nul(char *json, size_t len, char digit)
 {
+	size_t n = 0;
+
 	for (size_t i = 0; i + 1 < len; i++) {
 		if (json[i] != '\\')
 			continue;
 		if (json[i + 1] == 'u' && i + 6 <= len &&
-		    memcmp(json + i + 2, "0000", 4) == 0)
-			json[i + 5] = '1';
+		    memcmp(json + i + 2, "0000", 4) == 0) {
+			json[i + 5] = digit;
+			n++;
+		}
 		i++; /* the escaped character is never a backslash to look at */
 	}
+	return n;
+}
+
+bool configmap_parse(struct configmap_json *j, char *text, size_t len)
+{
+	char *copy;
+
+	*j = (struct configmap_json){0};
+	if (memchr(text, '\0', len) != NULL)
+		return false;
+	if (configmap_mask_nul(text, len, '0') > 0) {
+		copy = malloc(len);
+		if (copy == NULL)
+			return false;
+		memcpy(copy, text, len);
+		configmap_mask_nul(copy, len, '2');
+		j->shadow = cJSON_ParseWithLength(copy, len);
+		free(copy);
+		if (j->shadow == NULL)
+			return false;
+	}
+	configmap_mask_nul(text, len, '1');
+	j->root = cJSON_ParseWithLength(text, len);
+	if (j->root == NULL) {
+		configmap_free(j);
+		return false;
+	}
+	return true;
+}
+
+void configmap_free(struct configmap_json *j)
+{
+	cJSON_Delete(j->root);
+	cJSON_Delete(j->shadow);
+	*j = (struct configmap_json){0};
 }

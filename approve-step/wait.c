@@ -12,6 +12,7 @@
 
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A deadline or next re-read that never comes. */
@@ -99,28 +100,28 @@ static struct tally api_votes;
  * One state of the ConfigMap (NULL: it does not exist): its data[KEY], or
  * the KEY.USER keys of this one object, a consistent snapshot as ..data.
  */
-static bool on_api_change(void *arg, const cJSON *object)
+static bool on_api_change(void *arg, const struct configmap *cm)
 {
 	struct api_view *v = arg;
 	const char *key = v->opts->key;
-	struct content c = {.status = CONTENT_MISSING};
+	struct content c;
+	char *owned;
 
 	if (options_vote_mode(v->opts)) {
 		tally_begin(&api_votes, v->opts, &v->seen);
-		for (const cJSON *k = configmap_next_key(object, NULL); k;
-		     k = configmap_next_key(object, k)) {
+		for (const cJSON *k = configmap_next_key(cm->object, NULL); k;
+		     k = configmap_next_key(cm->object, k)) {
 			if (!tally_is_vote(k->string, key))
 				continue;
-			configmap_content(cJSON_IsString(k) ? k->valuestring
-							    : NULL,
-					  &c);
+			configmap_content(cm, k->string, &c, &owned);
 			tally_add(&api_votes, k->string, &c);
+			free(owned);
 		}
 		v->verdict = tally_end(&api_votes, &v->decision);
 	} else {
-		size_t len;
-		configmap_content(configmap_value(object, key, &len), &c);
+		configmap_content(cm, key, &c, &owned);
 		v->verdict = key_check(&v->seen, &c, &v->decision);
+		free(owned);
 	}
 	return v->verdict == VERDICT_APPROVED || v->verdict == VERDICT_REFUSED;
 }

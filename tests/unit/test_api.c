@@ -150,24 +150,62 @@ static void list_and_events(void **state)
 	cJSON_Delete(list);
 }
 
+/* data[key] of an object parsed from text, as content. */
+static void content_of(const char *text, const char *key, char *out,
+		       size_t *len, enum content_status *status)
+{
+	struct configmap_json j;
+	char buf[256], *owned;
+	struct configmap cm;
+	struct content c;
+
+	snprintf(buf, sizeof(buf), "%s", text);
+	assert_true(configmap_parse(&j, buf, strlen(buf)));
+	cm.object = j.root;
+	cm.shadow = j.shadow;
+	configmap_content(&cm, key, &c, &owned);
+	*status = c.status;
+	*len = c.len;
+	if (c.status == CONTENT_OK) {
+		assert_int_equal(c.data[c.len], '\0');
+		memcpy(out, c.data, c.len);
+	}
+	free(owned);
+	configmap_free(&j);
+}
+
 static void escaped_nul(void **state)
 {
-	char s[] = "{\"a\":\"approved\\u0000x\",\"b\":\"\\\\u0000\","
-		   "\"c\":\"\\u00001\"}";
-	cJSON *j;
+	enum content_status st;
+	char out[64];
+	size_t len;
+	char raw[] = "{\"data\":{\"a\":\"x\0y\"}}";
+	struct configmap_json j;
 
 	(void)state;
-	configmap_mask_nul(s, strlen(s));
-	j = cJSON_Parse(s);
-	assert_non_null(j);
-	assert_string_equal(cJSON_GetObjectItem(j, "a")->valuestring,
-			    "approved\x01x");
+	/* A NUL keeps its place: never a word cut short. */
+	content_of("{\"data\":{\"a\":\"approved\\u0000x\"}}", "a", out, &len,
+		   &st);
+	assert_int_equal(st, CONTENT_OK);
+	assert_int_equal(len, 10);
+	assert_memory_equal(out, "approved\0x", 10);
+	/* \u0001 and \u0002 stay what they are beside an escaped NUL. */
+	content_of("{\"data\":{\"a\":\"\\u0001\\u0000\\u0002\",\"b\":\"ok\"}}",
+		   "a", out, &len, &st);
+	assert_int_equal(len, 3);
+	assert_memory_equal(out, "\x01\0\x02", 3);
+	content_of("{\"data\":{\"a\":\"\\u0000\",\"b\":\"ok\"}}", "b", out,
+		   &len, &st);
+	assert_int_equal(len, 2);
+	assert_memory_equal(out, "ok", 2);
 	/* An escaped backslash before "u0000" is text, not an escape. */
-	assert_string_equal(cJSON_GetObjectItem(j, "b")->valuestring,
-			    "\\u0000");
-	assert_string_equal(cJSON_GetObjectItem(j, "c")->valuestring, "\x01"
-								      "1");
-	cJSON_Delete(j);
+	content_of("{\"data\":{\"a\":\"\\\\u0000\"}}", "a", out, &len, &st);
+	assert_int_equal(len, 6);
+	assert_memory_equal(out, "\\u0000", 6);
+	content_of("{\"data\":{}}", "a", out, &len, &st);
+	assert_int_equal(st, CONTENT_MISSING);
+	/* A raw NUL byte is no JSON. */
+	assert_false(configmap_parse(&j, raw, sizeof(raw) - 1));
 }
 
 int main(void)
