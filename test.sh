@@ -29,11 +29,11 @@ step_packages() {
 		debian-archive-keyring ;;
 	docs) echo libcmocka-dev python3-yaml ;;
 	catalog) echo libcmocka-dev yamllint python3-yaml python3-jsonschema python3-kubernetes ;;
-	plugin) echo shellcheck ;;
+	plugin) echo shellcheck jq ;;
 	# Debian's Chromium for the browser; kubectl's own package only where
 	# there is no kubectl (Debian's is old: 1.20 serves the console, but
 	# has no `auth whoami` for the plugin's vote in the same test)
-	console) echo chromium openssl "$(command -v kubectl >/dev/null 2>&1 || echo kubernetes-client)" ;;
+	console) echo chromium openssl jq "$(command -v kubectl >/dev/null 2>&1 || echo kubernetes-client)" ;;
 	fuzz) echo clang libclang-rt-14-dev ;;
 	stress) echo libcmocka-dev util-linux ;;
 	badinput) echo libcmocka-dev strace util-linux ;;

@@ -187,7 +187,7 @@ test('approve with a comment writes the vote as kubectl approve does, nudges the
   assert.equal(await mine.locator('q').textContent(), COMMENT);
   // the same vote by the plugin, as bob, through the real kubectl: the same bytes
   if (spawnSync('kubectl', ['auth', 'whoami', '--help']).status === 0) {
-    const r = run(['release-42', '-m', COMMENT, `--kubeconfig=${info.kubeconfig}`, '--context=bob']);
+    const r = run(['release-42', '-m', COMMENT, '--yes', `--kubeconfig=${info.kubeconfig}`, '--context=bob']);
     assert.equal(r.status, 0, r.stderr);
     assert.equal((await cm())['release-42-approval.bob_40example.com'], data['release-42-approval.alice_40example.com']);
     const patches = (await fake('requests')).filter((q) => q.method === 'PATCH' && q.path.endsWith('/configmaps/approve-cm'));

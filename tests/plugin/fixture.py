@@ -14,39 +14,27 @@ PLUGIN = os.environ.get("PLUGIN", os.path.join(ROOT, "plugin", "kubectl-approve"
 FAKE = os.path.join(HERE, "fake")
 FIXTURE = os.path.join(HERE, "fixtures", "cluster.json")
 
-# The jsonpath templates the plugin sends (checked verbatim in the calls).
-US = '{"\\x1f"}'
-TR_FIELDS = (
-    "{.metadata.name}" + US + "{.metadata.namespace}" + US + "{.metadata.labels.tekton\\.dev/pipelineRun}" + US
-    + "{.metadata.labels.tekton\\.dev/task}" + US + "{.status.podName}" + US
-    + '{.status.conditions[?(@.type=="Succeeded")].status}' + US
-    + '{.status.conditions[?(@.type=="Succeeded")].reason}' + US
-    + '{.spec.workspaces[?(@.name=="data")].configMap.name}' + US + "{.spec.workspaces[*].configMap.name}" + US
-    + '{.spec.params[?(@.name=="key")].value}' + US + '{.spec.params[?(@.name=="approvals")].value}' + US
-    + '{.spec.params[?(@.name=="approvers")].value}' + US + '{.spec.params[?(@.name=="requester")].value}{"\\n"}'
-)
 WHOAMI = ["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]
-CM_READ = "jsonpath={.metadata.labels.approve-step/gate}" + US + "{.data}"
+# Without -n the plugin asks kubectl for the current namespace first.
+CONFIG_NS = ["config", "view", "--minify", "-o", "jsonpath={..namespace}"]
 NOW = "1727773200"
 
 
-def get_tr(name, ns=None):
-    return ["get", "taskruns.tekton.dev", name] + ([f"--namespace={ns}"] if ns else []) + [
-        "--ignore-not-found", "-o", "jsonpath=" + TR_FIELDS]
+def get_tr(name, ns="ci"):
+    return ["get", "taskruns.tekton.dev", name, f"--namespace={ns}", "--ignore-not-found", "-o", "json"]
 
 
-def list_tr_of(pr, ns=None):
-    return ["get", "taskruns.tekton.dev"] + ([f"--namespace={ns}"] if ns else []) + [
-        "-l", f"tekton.dev/pipelineRun={pr}", "-o", "jsonpath={range .items[*]}" + TR_FIELDS + "{end}"]
+def list_tr_of(pr, ns="ci"):
+    return ["get", "taskruns.tekton.dev", f"--namespace={ns}", "-l", f"tekton.dev/pipelineRun={pr}", "-o", "json"]
 
 
-def get_pr(name, ns=None):
-    return ["get", "pipelineruns.tekton.dev", name] + ([f"--namespace={ns}"] if ns else []) + [
-        "--ignore-not-found", "-o", "jsonpath={.metadata.name}"]
+def get_pr(name, ns="ci"):
+    return ["get", "pipelineruns.tekton.dev", name, f"--namespace={ns}", "--ignore-not-found", "-o",
+            "jsonpath={.metadata.name}"]
 
 
 def get_cm(name, ns):
-    return ["get", "configmap", name, f"--namespace={ns}", "-o", CM_READ]
+    return ["get", "configmap", name, f"--namespace={ns}", "-o", "json"]
 
 
 def vote_json(decision, comment):
@@ -88,7 +76,9 @@ class Run:
         self.rc, self.out, self.err, self.calls, self.state = rc, out, err, calls, state
 
 
-def run_plugin(args, setup=None, path=None, shell=None):
+def run_plugin(args, setup=None, path=None, shell=None, answer=None):
+    """Runs the plugin; answer: what is typed at its confirmation question
+    (stdin), or None to pass --yes to a vote."""
     tmp = tempfile.mkdtemp(prefix="kubectl-approve-test.")
     try:
         with open(FIXTURE, encoding="utf-8") as f:
@@ -108,7 +98,12 @@ def run_plugin(args, setup=None, path=None, shell=None):
             "LANG": "C.UTF-8",
         }
         cmd = (shell.split() + [PLUGIN]) if shell else [PLUGIN]
-        p = subprocess.run(cmd + args, env=env, capture_output=True, timeout=60)
+        votes = bool(args) and args[0] not in ("list", "ui") and not any(
+            a in ("-h", "--help", "--version") for a in args)
+        if answer is None and votes:
+            args = ["--yes"] + args
+        p = subprocess.run(cmd + args, env=env, capture_output=True, timeout=60,
+                           input=(answer or "").encode())
         calls = []
         if os.path.exists(log):
             with open(log, encoding="utf-8") as f:
@@ -149,5 +144,5 @@ def no_writes(r):
     return [f"wrote: {c}" for c in r.calls if c and c[0] in ("patch", "annotate")]
 
 
-QUORUM_LOOKUP = [WHOAMI, get_tr("release-42"), list_tr_of("release-42"), get_cm("approve-cm", "ci")]
+QUORUM_LOOKUP = [WHOAMI, CONFIG_NS, get_tr("release-42"), list_tr_of("release-42"), get_cm("approve-cm", "ci")]
 KEY_ALICE = "release-42-approval.alice_40example.com"

@@ -19,8 +19,8 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
 from cases import Registry, Skip  # noqa: E402
-from fixture import (CM_READ, FAKE, FIXTURE, KEY_ALICE, NOW, PLUGIN,  # noqa: E402
-                     QUORUM_LOOKUP, TR_FIELDS, WHOAMI, annotate, expect,
+from fixture import (CONFIG_NS, FAKE, FIXTURE, KEY_ALICE, NOW, PLUGIN,  # noqa: E402
+                     QUORUM_LOOKUP, WHOAMI, annotate, expect,
                      find, get_cm, get_pr, get_tr, list_tr_of, no_writes,
                      patch, run_plugin, set_param, vote_json, with_state)
 
@@ -52,7 +52,7 @@ def approve_a_pipelinerun_finds_its_approval():
 @CASES.add("approve a TaskRun by name: no PipelineRun lookup, empty comment")
 def approve_a_taskrun_by_name_no_pipelinerun():
     r = run_plugin(["release-42-approval"])
-    return expect(r, 0, [WHOAMI, get_tr("release-42-approval"), get_cm("approve-cm", "ci"),
+    return expect(r, 0, [WHOAMI, CONFIG_NS, get_tr("release-42-approval"), get_cm("approve-cm", "ci"),
                          patch("approve-cm", "ci", KEY_ALICE, vote_json("approved", "")),
                          annotate("release-42-approval-pod", "ci")], err_empty=True)
 
@@ -63,7 +63,7 @@ def a_comment_with_quotes_backslashes():
     r = run_plugin(["release-42-approval", "-m", comment])
     esc = ('"He said \\"no\\\\go\\"\\nthen\\ttabbed\\r\\u0001\\u001f\\u007f – naïve ✓ <&>"')
     value = '{"decision":"approved","comment":%s}' % esc
-    p = expect(r, 0, [WHOAMI, get_tr("release-42-approval"), get_cm("approve-cm", "ci"),
+    p = expect(r, 0, [WHOAMI, CONFIG_NS, get_tr("release-42-approval"), get_cm("approve-cm", "ci"),
                       patch("approve-cm", "ci", KEY_ALICE, value), annotate("release-42-approval-pod", "ci")])
     stored = find(r.state, "ConfigMap", "approve-cm")["data"].get(KEY_ALICE, "")
     try:
@@ -135,7 +135,7 @@ def configmap_and_key_override_the_taskrun_s():
         cm["data"] = {}
         s["items"].append(cm)
     r = run_plugin(["release-42-approval", "--configmap", "other-cm", "--key=custom"], setup)
-    return expect(r, 0, [WHOAMI, get_tr("release-42-approval"), get_cm("other-cm", "ci"),
+    return expect(r, 0, [WHOAMI, CONFIG_NS, get_tr("release-42-approval"), get_cm("other-cm", "ci"),
                          patch("other-cm", "ci", "custom.alice_40example.com", vote_json("approved", "")),
                          annotate("release-42-approval-pod", "ci")])
 
@@ -147,7 +147,7 @@ def a_service_account_votes_under_its():
         s["user"] = sa
         set_param(find(s, "TaskRun", "release-42-approval"), "approvers", "alice@example.com," + sa)
     r = run_plugin(["release-42-approval"], setup)
-    return expect(r, 0, [WHOAMI, get_tr("release-42-approval"), get_cm("approve-cm", "ci"),
+    return expect(r, 0, [WHOAMI, CONFIG_NS, get_tr("release-42-approval"), get_cm("approve-cm", "ci"),
                          patch("approve-cm", "ci", "release-42-approval.system_3aserviceaccount_3aci_3aapprover-bot",
                                vote_json("approved", "")),
                          annotate("release-42-approval-pod", "ci")],
@@ -181,7 +181,7 @@ def an_odd_e_mail_address_apostrophe_plus():
         set_param(find(s, "TaskRun", "release-42-approval"), "approvers", user + ",bob@example.com")
     r = run_plugin(["release-42-approval", "--refuse"], setup)
     key = "release-42-approval.o_27brien_2bci_5fops_40example.com"
-    p = expect(r, 0, [WHOAMI, get_tr("release-42-approval"), get_cm("approve-cm", "ci"),
+    p = expect(r, 0, [WHOAMI, CONFIG_NS, get_tr("release-42-approval"), get_cm("approve-cm", "ci"),
                       patch("approve-cm", "ci", key, vote_json("refused", "")),
                       annotate("release-42-approval-pod", "ci")], out_has=[f"decision: refused by {user}\n"])
     return p
@@ -202,7 +202,7 @@ def context_kubeconfig_and_as_go_to_every():
     r = run_plugin(["release-42-approval", "--context", "prod", "--kubeconfig=/k/config", "--as", "bob@example.com"])
     g = ["--context=prod", "--kubeconfig=/k/config", "--as=bob@example.com"]
     key = "release-42-approval.bob_40example.com"
-    return expect(r, 0, [g + WHOAMI, g + get_tr("release-42-approval"), g + get_cm("approve-cm", "ci"),
+    return expect(r, 0, [g + WHOAMI, g + CONFIG_NS, g + get_tr("release-42-approval"), g + get_cm("approve-cm", "ci"),
                          g + patch("approve-cm", "ci", key, vote_json("approved", "")),
                          g + annotate("release-42-approval-pod", "ci")],
                   out_has=["as bob@example.com: wrote " + key])
@@ -212,7 +212,7 @@ def context_kubeconfig_and_as_go_to_every():
 def a_single_decision_run_no_quorum_params():
     r = run_plugin(["deploy-approval-x7k2p", "-m", "ok"])
     value = '{"decision":"approved","approver":"alice@example.com","comment":"ok"}'
-    return expect(r, 0, [WHOAMI, get_tr("deploy-approval-x7k2p"), get_cm("approvals", "ci"),
+    return expect(r, 0, [WHOAMI, CONFIG_NS, get_tr("deploy-approval-x7k2p"), get_cm("approvals", "ci"),
                          patch("approvals", "ci", "deploy-approval-x7k2p", value),
                          annotate("deploy-approval-x7k2p-pod", "ci")],
                   out_has=["decision: approved (key deploy-approval-x7k2p)\n"],
@@ -224,7 +224,7 @@ def a_taskrun_without_a_pod_yet_the_vote_is():
     def setup(s):
         del find(s, "TaskRun", "release-42-approval")["status"]["podName"]
     r = run_plugin(["release-42-approval"], setup)
-    return expect(r, 0, [WHOAMI, get_tr("release-42-approval"), get_cm("approve-cm", "ci"),
+    return expect(r, 0, [WHOAMI, CONFIG_NS, get_tr("release-42-approval"), get_cm("approve-cm", "ci"),
                          patch("approve-cm", "ci", KEY_ALICE, vote_json("approved", ""))],
                   out_has=["has no pod yet: the step reads the vote when it starts"])
 
@@ -257,9 +257,9 @@ def list_approvals_waiting_in_the_current():
         "TASKRUN                 PIPELINERUN   CONFIGMAP    KEY                     NEEDS                                                                            VOTES\n"
         "release-42-approval     release-42    approve-cm   release-42-approval     2 of alice@example.com,bob@example.com,carol@example.com, not dave@example.com   alice@example.com=approved, bob@example.com=refused\n"
         "deploy-approval-x7k2p   -             approvals    deploy-approval-x7k2p   1 (plain key)                                                                    -\n")
-    return expect(r, 0, [WHOAMI[:0] + ["get", "taskruns.tekton.dev", "-o", "jsonpath={range .items[*]}" + TR_FIELDS + "{end}"],
-                         ["get", "configmap", "approve-cm", "--namespace=ci", "-o", "jsonpath={.data}"],
-                         ["get", "configmap", "approvals", "--namespace=ci", "-o", "jsonpath={.data}"]],
+    return expect(r, 0, [CONFIG_NS, ["get", "taskruns.tekton.dev", "--namespace=ci", "-o", "json"],
+                         ["get", "configmap", "approve-cm", "--namespace=ci", "-o", "json"],
+                         ["get", "configmap", "approvals", "--namespace=ci", "-o", "json"]],
                   out=want, err_empty=True)
 
 
@@ -272,8 +272,7 @@ def list_a_every_namespace():
         "ci/deploy-approval-x7k2p   -             approvals    deploy-approval-x7k2p   1 (plain key)                                                                    -\n"
         "prod/hotfix-7-approval     hotfix-7      gate         hotfix-7                1 of carol@example.com                                                           carol@example.com=refused\n")
     p = expect(r, 0, out=want, err_empty=True)
-    if r.calls and r.calls[0] != ["get", "taskruns.tekton.dev", "--all-namespaces", "-o",
-                                  "jsonpath={range .items[*]}" + TR_FIELDS + "{end}"]:
+    if r.calls and r.calls[0] != ["get", "taskruns.tekton.dev", "--all-namespaces", "-o", "json"]:
         p.append(f"first call {r.calls[0]}")
     if "release-41" in r.out or "release-42-build" in r.out:
         p.append("lists a finished or non-approval TaskRun")
@@ -312,15 +311,15 @@ def error_the_cluster_has_no_kubectl_auth():
 @CASES.add("error: Tekton is not installed")
 def error_tekton_is_not_installed():
     r = run_plugin(["release-42"], with_state(no_tekton=True))
-    return expect(r, 1, [WHOAMI, get_tr("release-42")],
+    return expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("release-42")],
                   err_has=['doesn\'t have a resource type "taskruns.tekton.dev"', "hint: is Tekton Pipelines installed"])
 
 
 @CASES.add("error: no permission to read TaskRuns")
 def error_no_permission_to_read_taskruns():
     r = run_plugin(["release-42"], with_state(forbid=["get taskruns"]))
-    return expect(r, 1, [WHOAMI, get_tr("release-42")],
-                  err_has=["cannot read TaskRun release-42 in the current namespace: Error from server (Forbidden): "
+    return expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("release-42")],
+                  err_has=["cannot read TaskRun release-42 in namespace ci: Error from server (Forbidden): "
                            'taskruns.tekton.dev "release-42" is forbidden: User "alice@example.com" cannot get',
                            "hint: you lack this permission"])
 
@@ -359,8 +358,8 @@ def warning_the_pod_cannot_be_annotated_the():
 @CASES.add("error: unknown run")
 def error_unknown_run():
     r = run_plugin(["nope"])
-    return expect(r, 1, [WHOAMI, get_tr("nope"), list_tr_of("nope"), get_pr("nope")],
-                  err_has=["error: no TaskRun or PipelineRun named nope in the current namespace"], out="")
+    return expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("nope"), list_tr_of("nope"), get_pr("nope")],
+                  err_has=["error: no TaskRun or PipelineRun named nope in namespace ci"], out="")
 
 
 @CASES.add("error: unknown run in a named namespace")
@@ -375,7 +374,7 @@ def error_a_pipelinerun_without_taskruns_yet():
     def setup(s):
         s["items"] = [o for o in s["items"] if o["metadata"].get("labels", {}).get("tekton.dev/pipelineRun") != "release-42"]
     r = run_plugin(["release-42"], setup)
-    return expect(r, 1, [WHOAMI, get_tr("release-42"), list_tr_of("release-42"), get_pr("release-42")],
+    return expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("release-42"), list_tr_of("release-42"), get_pr("release-42")],
                   err_has=["PipelineRun release-42 has no TaskRun yet"])
 
 
@@ -385,7 +384,7 @@ def error_a_pipelinerun_whose_approval_has():
         c = find(s, "TaskRun", "release-42-approval")["status"]["conditions"][0]
         c.update(status="False", reason="Failed")
     r = run_plugin(["release-42"], setup)
-    p = expect(r, 1, [WHOAMI, get_tr("release-42"), list_tr_of("release-42")],
+    p = expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("release-42"), list_tr_of("release-42")],
                err_has=["PipelineRun release-42 has no approval waiting; its TaskRuns: "
                         "release-42-build (Succeeded), release-42-approval (Failed)"])
     return p + no_writes(r)
@@ -405,7 +404,7 @@ def error_a_pipelinerun_with_two_approvals():
 @CASES.add("error: a finished TaskRun")
 def error_a_finished_taskrun():
     r = run_plugin(["release-41-approval"])
-    return expect(r, 1, [WHOAMI, get_tr("release-41-approval")],
+    return expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("release-41-approval")],
                   err_has=["TaskRun ci/release-41-approval has already finished (Succeeded): nothing waits for a vote"])
 
 
@@ -436,7 +435,7 @@ def error_a_single_decision_run_on_a_gated():
     def setup(s):
         find(s, "ConfigMap", "approvals")["metadata"]["labels"] = {"approve-step/gate": "true"}
     r = run_plugin(["deploy-approval-x7k2p"], setup)
-    return expect(r, 1, [WHOAMI, get_tr("deploy-approval-x7k2p"), get_cm("approvals", "ci")],
+    return expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("deploy-approval-x7k2p"), get_cm("approvals", "ci")],
                   err_has=["takes a single decision in the plain key 'deploy-approval-x7k2p', which the approve-step "
                            "policy lets nobody write"])
 
@@ -444,14 +443,14 @@ def error_a_single_decision_run_on_a_gated():
 @CASES.add("error: a key with a dot on a gated ConfigMap")
 def error_a_key_with_a_dot_on_a_gated():
     r = run_plugin(["release-42-approval", "--key", "release.42"])
-    return expect(r, 1, [WHOAMI, get_tr("release-42-approval"), get_cm("approve-cm", "ci")],
+    return expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("release-42-approval"), get_cm("approve-cm", "ci")],
                   err_has=["the key 'release.42' contains a dot"])
 
 
 @CASES.add("error: a key that is no ConfigMap key")
 def error_a_key_that_is_no_configmap_key():
     r = run_plugin(["release-42-approval", "--key", "a/b"])
-    return expect(r, 1, [WHOAMI, get_tr("release-42-approval")], err_has=["the key 'a/b' is not a ConfigMap key"])
+    return expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("release-42-approval")], err_has=["the key 'a/b' is not a ConfigMap key"])
 
 
 @CASES.add("error: a TaskRun with several ConfigMaps and no workspace data")
@@ -460,7 +459,7 @@ def error_a_taskrun_with_several_configmaps():
         find(s, "TaskRun", "release-42-approval")["spec"]["workspaces"] = [
             {"name": "a", "configMap": {"name": "cm-a"}}, {"name": "b", "configMap": {"name": "cm-b"}}]
     r = run_plugin(["release-42-approval"], setup)
-    return expect(r, 1, [WHOAMI, get_tr("release-42-approval")],
+    return expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("release-42-approval")],
                   err_has=["binds several ConfigMaps (cm-a cm-b) and none to the workspace data: name one with --configmap"])
 
 
@@ -469,7 +468,7 @@ def error_the_configmap_does_not_exist():
     def setup(s):
         s["items"] = [o for o in s["items"] if o["metadata"]["name"] != "approve-cm"]
     r = run_plugin(["release-42-approval"], setup)
-    return expect(r, 1, [WHOAMI, get_tr("release-42-approval"), get_cm("approve-cm", "ci")],
+    return expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("release-42-approval"), get_cm("approve-cm", "ci")],
                   err_has=['cannot read ConfigMap ci/approve-cm: Error from server (NotFound): configmaps "approve-cm" not found'])
 
 
@@ -487,10 +486,124 @@ def error_kubectl_is_not_on_path():
     return expect(r, 1, [], err_has=["kubectl not found on PATH"])
 
 
+# ------------------------------------------------------------------ steering
+# A requester controls the params of their TaskRun; a proxy or a cluster
+# may answer with other objects than asked. None of it moves the vote.
+FORGED = "\n".join(["x", "\x1f".join(["release-42-approval", "prod", "hotfix-7", "approve-step", "hotfix-7-approval-pod",
+                                      "Unknown", "Running", "gate", "gate", "hotfix-7", "1", "", "x"])])
+
+
+@CASES.add("attack: a newline in a param forges a record for another namespace: refused, nothing written")
+def attack_newline_in_param_forges_record():
+    def setup(s):
+        set_param(find(s, "TaskRun", "release-42-approval"), "requester", FORGED)
+    p = []
+    for args in (["release-42"], ["release-42-approval"]):
+        r = run_plugin(args, setup)
+        p += expect(r, 1, err_has=["a control character in a name, label, param or binding", "not used"])
+        p += no_writes(r)
+        if find(r.state, "ConfigMap", "gate", "prod").get("data") != {"hotfix-7.carol_40example.com": "refused"} and \
+                any(c[:3] == ["patch", "configmap", "gate"] for c in r.calls):
+            p.append("wrote to prod/gate")
+    return p
+
+
+@CASES.add("attack: terminal escapes in params and vote names never reach the terminal")
+def attack_terminal_escapes_never_printed():
+    def setup(s):
+        set_param(find(s, "TaskRun", "deploy-approval-x7k2p"), "key", "evil\x1b]0;pwned\x07\x1b[2J")
+        find(s, "ConfigMap", "approve-cm")["data"]["release-42-approval.eve_1b_5b2J_0d"] = "approved"
+    r = run_plugin(["list"], setup)
+    p = expect(r, 0, err_has=["not shown, with a control character in a name, label, param or binding: "
+                              "TaskRun deploy-approval-x7k2p"])
+    for stream in (r.out, r.err):
+        if any(c in stream for c in "\x1b\x07\r"):
+            p.append(f"control character printed: {stream!r}")
+    if "eve?[2J?" not in r.out:
+        p.append(f"vote name not shown cleaned: {r.out!r}")
+    r = run_plugin(["release-42"], setup)
+    p += expect(r, 0, out_has=["not counted: eve?[2J? (not an approver)"])
+    if "\x1b" in r.out + r.err or "\r" in r.out + r.err:
+        p.append("control character printed by a vote")
+    return p
+
+
+@CASES.add("attack: a server that answers with another namespace's TaskRun or ConfigMap: refused, nothing written")
+def attack_answer_from_another_namespace():
+    p = []
+    for tamper, args, msg in [
+        ([["TaskRun", "release-42-approval", "namespace", "prod"]], ["release-42-approval"],
+         "kubectl answered with TaskRun prod/release-42-approval for ci/release-42-approval: not used"),
+        ([["TaskRun", "release-42-approval", "namespace", "prod"]], ["release-42"],
+         "kubectl answered with TaskRun prod/release-42-approval (PipelineRun release-42) for PipelineRun ci/release-42"),
+        ([["TaskRun", "release-42-approval", "labels", {"tekton.dev/pipelineRun": "hotfix-7"}]], ["release-42"],
+         "(PipelineRun hotfix-7) for PipelineRun ci/release-42: not used"),
+        ([["ConfigMap", "approve-cm", "namespace", "prod"]], ["release-42"],
+         "kubectl answered with another object for ConfigMap ci/approve-cm: not used"),
+    ]:
+        r = run_plugin(args, with_state(tamper=tamper))
+        p += expect(r, 1, err_has=[msg])
+        p += no_writes(r)
+    return p
+
+
+@CASES.add("attack: a binding that maps chosen keys (items) is refused, as the console refuses it")
+def attack_items_binding_refused():
+    def setup(s):
+        tr = find(s, "TaskRun", "release-42-approval")
+        tr["spec"]["workspaces"][0]["configMap"]["items"] = [
+            {"key": "release-41-approval.bob_40example.com", "path": "release-42-approval.bob_40example.com"}]
+    r = run_plugin(["release-42"], setup)
+    return expect(r, 1, err_has=["binds ConfigMap approve-cm with items or subPath", "do not vote"]) + no_writes(r)
+
+
+@CASES.add("confirmation: the exact target is shown; only y writes; n or no answer writes nothing")
+def confirmation_shows_target_and_asks():
+    p = []
+    target = ("About to vote refused:\n  namespace:   ci\n  TaskRun:     release-42-approval (PipelineRun release-42)\n"
+              "  ConfigMap:   approve-cm\n  key:         release-42-approval.alice_40example.com\n"
+              "  as:          alice@example.com\nWrite this vote? A vote is final. [y/N] ")
+    for answer, rc in (("n\n", 1), ("", 1), ("yes please\n", 1), ("y\n", 0)):
+        r = run_plugin(["release-42", "--refuse"], answer=answer)
+        p += expect(r, rc, err_has=[target])
+        wrote = [c for c in r.calls if c[0] == "patch"]
+        if (rc == 0) != bool(wrote):
+            p.append(f"answer {answer!r}: calls {wrote}")
+        if rc:
+            p += expect(r, rc, err_has=["not confirmed: nothing written (give --yes"])
+    return p
+
+
+@CASES.add("without -n, the current namespace of the kubeconfig, named in every call")
+def current_namespace_from_kubeconfig():
+    r = run_plugin(["hotfix-7"], lambda s: s.update(context_namespace="prod", user="carol@example.com"))
+    p = expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("hotfix-7", "prod"), list_tr_of("hotfix-7", "prod"),
+                      get_cm("gate", "prod")], err_has=["already holds 'refused'"])
+    r = run_plugin(["release-42"], lambda s: s.update(context_namespace=""))
+    p += expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("release-42", "default"), list_tr_of("release-42", "default"),
+                       get_pr("release-42", "default")], err_has=["in namespace default"])
+    return p
+
+
+@CASES.add("error: jq is not on PATH")
+def error_jq_is_not_on_path():
+    tmp = tempfile.mkdtemp()
+    try:
+        for tool in ("sh", "awk", "mktemp", "cat", "grep", "rm", "date", "python3"):
+            src = shutil.which(tool)
+            if src:
+                os.symlink(src, os.path.join(tmp, tool))
+        os.symlink(os.path.join(FAKE, "kubectl"), os.path.join(tmp, "kubectl"))
+        r = run_plugin(["release-42"], path=tmp)
+    finally:
+        shutil.rmtree(tmp)
+    return expect(r, 1, [], err_has=["jq not found on PATH: it reads kubectl's JSON"])
+
+
 @CASES.add("-- makes list a run name")
 def makes_list_a_run_name():
     r = run_plugin(["--", "list"])
-    return expect(r, 1, [WHOAMI, get_tr("list"), list_tr_of("list"), get_pr("list")],
+    return expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("list"), list_tr_of("list"), get_pr("list")],
                   err_has=["no TaskRun or PipelineRun named list"])
 
 
@@ -558,8 +671,7 @@ def stand_in_jsonpath_matches_kubectl():
     cm_extra = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "odd", "namespace": "ci"},
                 "data": {"k.x": '{"decision":"approved","comment":"<a> & \\"b\\" \\u2028 é\\n"}', "e": ""}}
     templates = {
-        "TaskRun": [TR_FIELDS],
-        "ConfigMap": [CM_READ[len("jsonpath="):], "{.data}"],
+        "ConfigMap": ["{.data}"],
         "PipelineRun": ["{.metadata.name}"],
         "Pod": ["{.metadata.name}{.status.podName}"],
     }
