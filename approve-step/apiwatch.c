@@ -631,6 +631,12 @@ bool apiwatch_prepare(struct apiwatch *a, const char *server,
 	a->deadline = a->retry_at = -1;
 	if (getrandom(&a->rng, sizeof(a->rng), GRND_NONBLOCK) < 0 || !a->rng)
 		a->rng = (uint64_t)(uintptr_t)a | 1;
+	if (name == NULL) {
+		snprintf(a->cause, sizeof(a->cause),
+			 "no --configmap: no ConfigMap to watch");
+		return unusable(a, "give --configmap NAME (the Task's "
+				"configmap param)");
+	}
 	if (server ? !kube_url_parse(server, &a->url)
 		   : !kube_url_from_env(&a->url, a->cause, sizeof(a->cause)))
 		return unusable(a, "give --api-server https://HOST:PORT");

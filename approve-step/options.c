@@ -320,10 +320,14 @@ enum options_result options_parse(int argc, char **argv, struct options *opts)
 			  log_quote(q, argv[optind], strlen(argv[optind])));
 		return OPTIONS_USAGE_ERROR;
 	}
-	if (opts->api != API_OFF && opts->configmap == NULL) {
-		log_error("--api %s needs --configmap NAME: the ConfigMap to "
-			  "watch (see --help)",
-			  opts->api == API_ON ? "on" : "auto");
+	/*
+	 * auto without a ConfigMap is one more reason the API cannot be used
+	 * (apiwatch_prepare says so), so that a Task passing an empty
+	 * configmap param with api: auto keeps working on the volume.
+	 */
+	if (opts->api == API_ON && opts->configmap == NULL) {
+		log_error("--api on needs --configmap NAME: the ConfigMap to "
+			  "watch (see --help)");
 		return OPTIONS_USAGE_ERROR;
 	}
 	if (opts->dir == NULL && opts->api != API_ON) {

@@ -234,8 +234,10 @@ static bool api_begin(struct api_view *v, char *where, size_t wheresz,
 
 	if (v->watch == NULL)
 		return true;
+	/* No ConfigMap only with --api auto, where it is unusable (below). */
 	snprintf(where, wheresz, "configmap %s/%s key %s", v->watch->ns
-		 ? v->watch->ns : "?", o->configmap, o->key);
+		 ? v->watch->ns : "?", o->configmap ? o->configmap : "?",
+		 o->key);
 	seen_init(&v->seen, where, " (through the API)");
 	v->watch->on_change = on_api_change;
 	v->watch->arg = v;

@@ -417,13 +417,11 @@ class Usage(APITest):
         if message:
             self.assertIn(message, err)
 
-    def test_api_needs_a_configmap(self):
-        for mode in ("auto", "on"):
-            self.expect_usage("--dir", self.dir, *self.argv(mode,
-                                                           configmap=None),
-                              message="--configmap")
-            self.expect_usage("--dir", self.dir, *self.argv(mode,
-                                                           configmap=""))
+    def test_api_on_needs_a_configmap(self):
+        # (auto without one falls back: StartFailures.test_no_configmap)
+        self.expect_usage("--dir", self.dir, *self.argv("on", configmap=None),
+                          message="--configmap")
+        self.expect_usage("--dir", self.dir, *self.argv("on", configmap=""))
         self.assertEqual(self.api.connections, [])
 
     def test_bad_values(self):
@@ -482,6 +480,15 @@ class StartFailures(APITest):
         self.assertIn(cause, errors[0])
         self.assertCleanLog(w)
         return errors[0]
+
+    def test_no_configmap(self):
+        # The catalog Task passes api: auto and an empty configmap param
+        # unless set: it must go on working on the volume, untouched.
+        for configmap in (None, ""):
+            line = self.fallback("no --configmap", configmap=configmap)
+            self.assertIn("give --configmap NAME", line)
+            self.volume.update({KEY: "init"})
+        self.assertEqual(self.api.connections, [])
 
     def test_403(self):
         self.api.deny_all()
