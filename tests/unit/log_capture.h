@@ -34,6 +34,14 @@ static void log_capture_stop(void)
 	close(log_capture_fd);
 }
 
+/* A cmocka teardown for tests whose setup ends with log_capture_start(). */
+static inline int log_capture_teardown(void **state)
+{
+	(void)state;
+	log_capture_stop();
+	return 0;
+}
+
 /* Everything logged since the last call. */
 static const char *logged(void)
 {

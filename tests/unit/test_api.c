@@ -7,6 +7,7 @@
 
 #include "configmap.h"
 #include "kube.h"
+#include "put_file.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -66,17 +67,6 @@ static void url_from_environment(void **state)
 	assert_false(kube_url_from_env(&u, cause, sizeof(cause)));
 }
 
-static void put(const char *dir, const char *name, const char *content)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(content, f);
-	fclose(f);
-}
 
 static void token(void **state)
 {
@@ -89,19 +79,19 @@ static void token(void **state)
 				     sizeof(cause)));
 	assert_non_null(strstr(cause, "/token"));
 	assert_non_null(strstr(cause, "No such file"));
-	put(dir, "token", "  eyJhbGc.abc-def_1\n");
+	put_file(dir, "token", "  eyJhbGc.abc-def_1\n");
 	assert_true(kube_read_token(dir, tok, sizeof(tok), cause,
 				    sizeof(cause)));
 	assert_string_equal(tok, "eyJhbGc.abc-def_1");
 	/* Nothing that could break a header line, and the token never shown. */
-	put(dir, "token", "abc\r\nX-Evil: 1");
+	put_file(dir, "token", "abc\r\nX-Evil: 1");
 	assert_false(kube_read_token(dir, tok, sizeof(tok), cause,
 				     sizeof(cause)));
 	assert_null(strstr(cause, "abc"));
-	put(dir, "token", "\n");
+	put_file(dir, "token", "\n");
 	assert_false(kube_read_token(dir, tok, sizeof(tok), cause,
 				     sizeof(cause)));
-	put(dir, "token", "0123456789012345678901234567890123456789"
+	put_file(dir, "token", "0123456789012345678901234567890123456789"
 			  "0123456789012345678901234567890123456789");
 	assert_false(kube_read_token(dir, tok, sizeof(tok), cause,
 				     sizeof(cause)));

@@ -21,13 +21,6 @@ static int setup(void **state)
 	return log_capture_start();
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	log_capture_stop();
-	return 0;
-}
-
 static struct content bytes(const char *text)
 {
 	return (struct content){.status = CONTENT_OK, .data = text,
@@ -110,13 +103,14 @@ static void another_source_labels_its_lines(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(decisions, setup, teardown),
+		cmocka_unit_test_setup_teardown(decisions,
+			setup, log_capture_teardown),
 		cmocka_unit_test_setup_teardown(pending_leaves_no_approver,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(logs_each_state_once, setup,
-						teardown),
+			setup, log_capture_teardown),
+		cmocka_unit_test_setup_teardown(logs_each_state_once,
+			setup, log_capture_teardown),
 		cmocka_unit_test_setup_teardown(another_source_labels_its_lines,
-						setup, teardown),
+			setup, log_capture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,13 +17,6 @@ static int setup(void **state)
 	return log_capture_start();
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	log_capture_stop();
-	return 0;
-}
-
 static void one_line_each(void **state)
 {
 	char q[LOG_VALUE_MAX];
@@ -69,7 +62,8 @@ static void join_cut_visibly(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(one_line_each, setup, teardown),
+		cmocka_unit_test_setup_teardown(one_line_each,
+			setup, log_capture_teardown),
 		cmocka_unit_test(join_names),
 		cmocka_unit_test(join_cut_visibly),
 	};

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "log_capture.h"
+#include "put_file.h"
 #include "snapshot.h"
 
 #include <dirent.h>
@@ -39,14 +40,7 @@ static int teardown(void **state)
 
 static void put(const char *name, const char *content)
 {
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(content, f);
-	fclose(f);
+	put_file(dir, name, content);
 }
 
 static void link_to(const char *target, const char *name)

@@ -23,13 +23,6 @@ static int setup(void **state)
 	return log_capture_start();
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	log_capture_stop();
-	return 0;
-}
-
 /* One snapshot: pairs of entry name and content, NULL-terminated. */
 static enum verdict count(const char *const *entries)
 {
@@ -152,15 +145,16 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(vote_names),
-		cmocka_unit_test_setup_teardown(quorum, setup, teardown),
-		cmocka_unit_test_setup_teardown(one_refusal_decides, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(quorum,
+			setup, log_capture_teardown),
+		cmocka_unit_test_setup_teardown(one_refusal_decides,
+			setup, log_capture_teardown),
 		cmocka_unit_test_setup_teardown(requester_may_not_approve,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(logs_changes_once, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(not_counted_says_why, setup,
-						teardown),
+			setup, log_capture_teardown),
+		cmocka_unit_test_setup_teardown(logs_changes_once,
+			setup, log_capture_teardown),
+		cmocka_unit_test_setup_teardown(not_counted_says_why,
+			setup, log_capture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
