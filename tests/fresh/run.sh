@@ -67,11 +67,7 @@ trap cleanup EXIT
 . "$top/tests/lib/debian-base.sh"
 
 start=$(date +%s)
-if make_base; then
-	pass "fresh Debian $suite minbase $base"
-else
-	abort "fresh Debian $suite minbase $base"
-fi
+need_base "fresh Debian $suite minbase $base"
 
 # ---------------------------------------------------------------- the root
 

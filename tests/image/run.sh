@@ -88,11 +88,7 @@ trap cleanup EXIT
 . "$top/tests/lib/debian-base.sh"
 
 start=$(date +%s)
-if make_base; then
-	pass "local builder base $base"
-else
-	abort "local builder base $base"
-fi
+need_base "local builder base $base"
 
 # ---------------------------------------------------------------- build
 

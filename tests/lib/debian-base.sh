@@ -4,7 +4,8 @@
 # machine's Debian mirror, kept as a tarball and as a local podman image.
 #
 # The sourcing script sets: top (the repository), tmp (a scratch directory),
-# cache, suite, base (the image name), and defines say().
+# cache, suite, base (the image name), and defines say(), pass() and
+# abort() (tests/lib/checks.sh and its own).
 # APPROVE_STEP_REBUILD_BASE=1 makes the base anew.
 # shellcheck disable=SC2154 # top, tmp, cache, suite, base: set by the caller
 
@@ -64,4 +65,13 @@ make_base() {
 	fi
 	say "importing $tarball as $base"
 	pm import "$tarball" "$base" >/dev/null 2>&1
+}
+
+# The base, made or found: a PASS line named DESCRIPTION, else abort.
+need_base() { # need_base DESCRIPTION
+	if make_base; then
+		pass "$1"
+	else
+		abort "$1"
+	fi
 }
