@@ -32,7 +32,7 @@ static const char usage[] =
 	"  --results-dir DIR      write Tekton results (decision, approver,\n"
 	"                         comment, waited-seconds) into DIR\n"
 	"  --configmap NAME       ConfigMap behind DIR: for kubectl commands, and\n"
-	"                         the one watched with --api auto|on\n"
+	"                         the one watched (required) with --api auto|on\n"
 	"  --namespace NS         its namespace (default with --api: the\n"
 	"                         namespace file of --api-credentials)\n"
 	"  --poll-interval DUR    also re-read every DUR, at least 100ms; 0 never\n"
@@ -205,6 +205,7 @@ static bool set_option(int opt, char *arg, struct options *opts)
 		       usage_error("--results-dir", arg, "a directory");
 	case OPT_CONFIGMAP:
 		opts->configmap = *arg ? arg : NULL;
+		opts->configmap_given = true;
 		return !*arg || valid_dns_name(arg, 253, "-.") ||
 		       usage_error("--configmap", arg, "a ConfigMap name");
 	case OPT_NAMESPACE:
@@ -321,13 +322,16 @@ enum options_result options_parse(int argc, char **argv, struct options *opts)
 		return OPTIONS_USAGE_ERROR;
 	}
 	/*
-	 * auto without a ConfigMap is one more reason the API cannot be used
-	 * (apiwatch_prepare says so), so that a Task passing an empty
-	 * configmap param with api: auto keeps working on the volume.
+	 * The API needs a ConfigMap to watch. Only auto with an empty one (a
+	 * Task passing its configmap param through, unset) goes on: the
+	 * empty name is one more reason the API cannot be used, said by
+	 * apiwatch_prepare, and the volume decides alone.
 	 */
-	if (opts->api == API_ON && opts->configmap == NULL) {
-		log_error("--api on needs --configmap NAME: the ConfigMap to "
-			  "watch (see --help)");
+	if (opts->api != API_OFF && opts->configmap == NULL &&
+	    (opts->api == API_ON || !opts->configmap_given)) {
+		log_error("--api %s needs --configmap NAME: the ConfigMap to "
+			  "watch (see --help)",
+			  opts->api == API_ON ? "on" : "auto");
 		return OPTIONS_USAGE_ERROR;
 	}
 	if (opts->dir == NULL && opts->api != API_ON) {

@@ -25,6 +25,8 @@ struct options {
 	bool approve_on_timeout;
 	const char *results_dir; /* NULL: no results */
 	const char *configmap;	 /* NULL: not known, only for hints */
+	/* --configmap was on the command line, even empty (a Task's param). */
+	bool configmap_given;
 	const char *namespace;
 	int64_t poll_ms; /* OPTIONS_POLL_AUTO, 0 (never) or an interval */
 	long approvals;

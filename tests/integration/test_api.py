@@ -417,11 +417,14 @@ class Usage(APITest):
         if message:
             self.assertIn(message, err)
 
-    def test_api_on_needs_a_configmap(self):
-        # (auto without one falls back: StartFailures.test_no_configmap)
-        self.expect_usage("--dir", self.dir, *self.argv("on", configmap=None),
-                          message="--configmap")
-        self.expect_usage("--dir", self.dir, *self.argv("on", configmap=""))
+    def test_api_needs_a_configmap(self):
+        # An empty one with auto falls back: StartFailures.test_empty_configmap
+        for mode in ("on", "auto"):
+            self.expect_usage("--dir", self.dir,
+                              *self.argv(mode, configmap=None),
+                              message=f"--api {mode} needs --configmap")
+        self.expect_usage("--dir", self.dir, *self.argv("on", configmap=""),
+                          message="--api on needs --configmap")
         self.assertEqual(self.api.connections, [])
 
     def test_bad_values(self):
@@ -481,13 +484,11 @@ class StartFailures(APITest):
         self.assertCleanLog(w)
         return errors[0]
 
-    def test_no_configmap(self):
-        # The catalog Task passes api: auto and an empty configmap param
+    def test_empty_configmap(self):
+        # The catalog Task passes api: auto and its configmap param, empty
         # unless set: it must go on working on the volume, untouched.
-        for configmap in (None, ""):
-            line = self.fallback("no --configmap", configmap=configmap)
-            self.assertIn("give --configmap NAME", line)
-            self.volume.update({KEY: "init"})
+        line = self.fallback("no --configmap", configmap="")
+        self.assertIn("give --configmap NAME", line)
         self.assertEqual(self.api.connections, [])
 
     def test_403(self):
