@@ -366,6 +366,53 @@ def report_lines(res, e2e):
     return L, targets
 
 
+def markdown(res, e2e):
+    """The API part's headline figures as Markdown."""
+    rows = res["reaction"]
+
+    def cell(kind, field):
+        med, p90, mx = quantiles([r[field] for r in rows
+                                  if r["waiter"] == kind])
+        return f"{med:.3f} ({p90:.3f}, {mx:.3f})", med
+    L = ["| through the API | approve-step --api | TLS floor | "
+         "approve-step / floor |", "|---|---:|---:|---:|"]
+    for field, name in (("event_to_exit_ms", "event written to the watch "
+                         "stream -> exit, ms: median (p90, max)"),
+                        ("patch_to_exit_ms", "patch -> exit (fake API "
+                         "server), ms")):
+        (a, am), (f, fm) = cell("approve-step", field), cell("floor", field)
+        L.append(f"| {name} | {a} | {f} | {am / fm:.2f}x |")
+    i = res["idle"]
+    L.append(f"| idle with an open watch: wakeups per minute (CPU ms) | "
+             f"{i['wakeups_per_min']:.1f} ({i['cpu_ms_per_min']:.2f}) | | |")
+    L.append(f"| resident memory waiting with an open watch, KiB: peak "
+             f"(now, Pss) | {i['hwm_kib']} ({i['rss_kib']}, {i['pss_kib']}) "
+             "| | |")
+    n = sum(1 for r in rows if r["waiter"] == "floor")
+    L += ["", f"Samples: {n} each, interleaved; idle window "
+          f"{i['window_s']:.0f} s. The floor is bench/api-floor.c "
+          f"({res.get('floor_how', 'BearSSL')}): one TLS watch with the "
+          "library approve-step uses, exiting as soon as the decision's "
+          "bytes are in what it decrypted."]
+    if e2e:
+        L += ["", "| kubectl patch -> the step exits | median | p90 | max |",
+              "|---|---:|---:|---:|"]
+        for label, xs in e2e.items():
+            med, p90, mx = quantiles(xs)
+            L.append(f"| {label} | {fmt_s(med)} | {fmt_s(p90)} | "
+                     f"{fmt_s(mx)} |")
+        L += ["", "On the volume the step waits for the kubelet's next pod "
+              "sync: a pod worker requeues at `wait.Jitter(1m, 0.5)` "
+              "(pkg/kubelet/pod_workers.go), so syncs come every 60-90 s and "
+              "a patch made at a random moment waits 0-90 s for the next one "
+              "(median 37.5 s); modelled here with "
+              f"{E2E_DRAWS} draws plus each waiter's measured reaction on "
+              "the volume. Through the API the figure is the fake server's "
+              "patch -> exit; a real API server adds its own watch delivery "
+              "(etcd commit -> event, tens of milliseconds)."]
+    return "\n".join(L)
+
+
 def write_files(res, e2e, out):
     """api-reaction.csv, plot data and (gnuplot) api.svg; returns the svg
     path or None."""

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 
+import api
 from common import BENCH, KINDS, LATENCY_KINDS, ROOT, BenchError, say
 from probes import read_text
 
@@ -73,6 +74,12 @@ class Report:
         self.quick = info["quick"]
         self.summary = []  # rows for summary.csv
         self._collect()
+        # The API part (absent from runs made before it existed), and the
+        # end-to-end picture drawn from it and the volume reactions (a fixed
+        # seed: --report-from gives the same figures).
+        self.api = results.get("api")
+        self.e2e = api.end_to_end(self.api["reaction"], results["latency"]) \
+            if self.api else {}
 
     def lat(self, kind, field):
         return stats(row.get(field) for row in self.r["latency"]
@@ -171,6 +178,8 @@ class Report:
                     f"(taken as <= {self.args.rss_margin} KiB)",
                     d <= self.args.rss_margin,
                     f"{i['peak_kib']} vs {fl['peak_kib']} KiB: +{d} KiB"))
+        if self.api:
+            out += api.report_lines(self.api, self.e2e)[1]
         return out
 
     # -- text
@@ -304,7 +313,9 @@ class Report:
                  f"{fmt_ratio(ratio(ip['peak_kib'], ia['peak_kib'])):>10s}"
                  f"   approve-step / floor "
                  f"{fmt_ratio(ratio(ia['peak_kib'], ifl['peak_kib'])):>8s}")
-        L.append("")
+        if self.api:
+            L += api.report_lines(self.api, self.e2e)[0][1:]
+            L.append("")
         L.append("targets")
         for what, ok, detail in self.targets():
             L.append(f"  {'met   ' if ok else 'MISSED'} {what}: {detail}")
@@ -394,10 +405,18 @@ class Report:
             f.write(text)
         self.write_csv()
         svg = self.plot(self.write_plot_data())
+        api_svg = None
+        if self.api:
+            try:
+                api_svg = api.write_files(self.api, self.e2e, self.out)
+            except api.APIBenchError as e:
+                raise BenchError(str(e))
         say(f"results in {self.out}: report.txt summary.csv latency.csv "
-            f"scale.csv{' bench.svg' if svg else ''}")
+            f"scale.csv{' bench.svg' if svg else ''}"
+            f"{' api-reaction.csv' if self.api else ''}"
+            f"{' api.svg' if api_svg else ''}")
         if self.args.docs:
-            self.publish(text, svg)
+            self.publish(text, svg, api_svg)
 
     def markdown(self):
         """The headline figures as Markdown tables."""
@@ -472,20 +491,25 @@ class Report:
                          f"{fmt(x['approve_others_wakeups'])} | "
                          f"{fmt(x['approve_latency_ms'])} | "
                          f"{fmt(x['approve_rename_us'])} |")
+        if self.api:
+            L += ["", api.markdown(self.api, self.e2e)]
         L += ["", "Targets:", ""]
         for what, ok, detail in self.targets():
             L.append(f"- {'met' if ok else '**missed**'}: {what}: {detail}")
         return "\n".join(L)
 
-    def publish(self, text, svg):
+    def publish(self, text, svg, api_svg=None):
         docs = os.path.join(ROOT, "docs", "bench")
         os.makedirs(docs, exist_ok=True)
-        for name in ("summary.csv", "latency.csv", "scale.csv", "report.txt"):
+        for name in ("summary.csv", "latency.csv", "scale.csv", "report.txt",
+                     "api-reaction.csv"):
             p = os.path.join(self.out, name)
             if os.path.exists(p):
                 shutil.copy(p, os.path.join(docs, name))
         if svg:
             shutil.copy(svg, os.path.join(docs, "bench.svg"))
+        if api_svg:
+            shutil.copy(api_svg, os.path.join(docs, "api.svg"))
         md = os.path.join(ROOT, "docs", "bench.md")
         begin, end = "<!-- bench/run --docs: begin -->", \
             "<!-- bench/run --docs: end -->"
@@ -510,6 +534,10 @@ class Report:
                  "", self.markdown(), "",
                  "![Reaction latency, idle cost, memory and the cost of one "
                  "approval against the number of waiters](bench/bench.svg)",
+                 *(["", "![kubectl patch -> the step exits: on the volume "
+                    "(kubelet sync modelled) and through the API; and "
+                    "through the API against the TLS floor](bench/api.svg)"]
+                   if api_svg else []),
                  "", "<details><summary>The whole report (bench/run's "
                  "output)</summary>", "", "```", text.rstrip("\n"), "```", "",
                  "</details>", "", end]

@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 import time
 
+import api
 import volume  # tests/lib/volume.py: the kubelet-style writer
 from common import BENCH, DECIDED, KINDS, ROOT, BenchError, ms, now, say
 from probes import (Limits, Perf, UserNamespace, inotify_watches,
@@ -464,6 +465,20 @@ class Bench:
         self.results["sizes"] = sizes
         self.results["image"] = (img, how)
 
+    # -- through the Kubernetes API
+
+    def phase_api(self):
+        a = self.args
+        say(f"API watch: approve-step --api and the TLS floor, "
+            f"{a.api_samples} samples each, interleaved; then "
+            f"{a.api_idle_seconds:g} s idle with an open watch")
+        b = api.APIBench(self.bin, self.tmp, self.out, self.quick, self.rng)
+        try:
+            self.results["api"] = b.run(a.api_samples, a.api_idle_seconds)
+        except api.APIBenchError as e:
+            raise BenchError(f"API watch: {e}")
+        self.failures += b.failures
+
     # -- the whole run
 
     def run(self):
@@ -475,7 +490,8 @@ class Bench:
         for name, phase in (("reaction", self.phase_latency),
                             ("idle", self.phase_idle),
                             ("scale", self.phase_scale),
-                            ("past the limit", self.phase_past_limit)):
+                            ("past the limit", self.phase_past_limit),
+                            ("API", self.phase_api)):
             loads.append((name, loadavg()))
             phase()
         self.info["load_end"] = loadavg()
