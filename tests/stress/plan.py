@@ -2,7 +2,8 @@
 failure replays. The values it writes (pending, unknown, binary, decisions
 in any case and spacing, JSON with approver and comment, votes) and the
 directory it writes them to, in the sequence's style (kubelet, plain,
-rename)."""
+rename), or the ConfigMap in the fake API server it patches (api), with the
+watch stream's failures between the patches."""
 
 import json
 import os
@@ -12,6 +13,11 @@ import time
 from contract import (APPROVE_WORDS, PENDING_WORDS, REFUSE_WORDS, SPACE,
                       classify, encode_voter, escape_result)
 from volume import KubeletVolume, write_by_rename, write_in_place
+
+API_NS = "stress"
+API_MODES = ["on-nodir", "on", "auto"]
+API_DISRUPTIONS = ["break", "break-mid", "end", "gone", "expire", "bookmark",
+                   "burst"]
 
 # Values that are not decisions: the waiter must keep waiting on them.
 UNKNOWN_VALUES = [
@@ -182,10 +188,29 @@ class Plan:
         # Several patches within one kubelet sync reach the volume as one
         # update: the votes that decide may land together.
         self.batch = self.quorum and self.together and len(self.finals) > 1
+        self.api_mode = None
+        if rng.random() < 0.35:   # drawn last: the draws above stay as they were
+            self._api(rng)
         self.category = (f"{'quorum' if self.quorum else 'single'}/"
                          f"{self.style}/{self.kind}"
                          + ("" if self.kind == "timeout" else f"/{self.when}")
                          + ("/together" if self.batch else ""))
+
+    def _api(self, rng):
+        """The ConfigMap is in the API server: merge patches instead of
+        volume writes, and the stream's failures between them."""
+        self.style = "api"
+        self.api_mode = rng.choice(API_MODES)
+        # ConfigMap data is text: bytes become the characters they encode.
+        self.initial = {k: api_text(v) for k, v in self.initial.items()}
+        self.steps = [api_step(st) for st in self.steps]
+        self.steps += [("api", rng.choice(API_DISRUPTIONS), None,
+                        rng.choice([0, 0.01, 0.05]))
+                       for _ in range(rng.choice([0, 1, 1, 2, 3]))]
+        rng.shuffle(self.steps)
+        self.after = [api_step(st) for st in self.after]
+        self.mirror = self.api_mode != "on-nodir" and rng.random() < 0.5
+        self.style += f"-{self.api_mode}"
 
     def _single(self, rng):
         self.key, self.others = decision_keys(rng)
@@ -389,3 +414,91 @@ class Volume:
         elif op == "same":
             if self.plan.style == "kubelet":
                 self.kubelet.update(self.kubelet.current())
+
+
+def api_text(value):
+    """A value for ConfigMap data (text): bytes decoded; if that made a
+    decision of what was not one, a pending word instead."""
+    if isinstance(value, str):
+        return value
+    text = value.decode("utf-8", "replace")
+    return text if classify(text) is None else "pending"
+
+
+def api_step(step):
+    op, key, value, pause = step
+    if op == "set":
+        return (op, key, api_text(value), pause)
+    if op == "remove":
+        return step
+    # touch and same write nothing new: the API shows no event for them.
+    return ("api", "bookmark" if op == "touch" else "same", None, pause)
+
+
+class APIVolume:
+    """The sequence's ConfigMap in the fake API server (and, mirrored, in a
+    kubelet-style volume that shows the same updates at once, as after a
+    nudge)."""
+
+    def __init__(self, api, name, plan, path):
+        self.api, self.name, self.plan = api, name, plan
+        self.rng = random.Random(plan.rng.random())
+        os.makedirs(path, exist_ok=True)
+        self.mirror = KubeletVolume(path, rng=self.rng) if plan.mirror \
+            else None
+        sel = f"metadata.name={name}"
+        self.mine = lambda req: req.query.get("fieldSelector") == sel
+
+    def setup(self, data):
+        self.api.configmap(API_NS, self.name, data)
+        if self.mirror and data:
+            self.mirror.update(data)
+
+    def write_all(self, pairs):
+        changes = dict(pairs)
+        self.api.patch_data(API_NS, self.name, changes)
+        if self.mirror:
+            self.mirror.patch({k: v for k, v in changes.items()
+                               if v is not None},
+                              remove=[k for k, v in changes.items()
+                                      if v is None])
+
+    def write(self, key, value):
+        self.write_all([(key, value)])
+
+    def apply(self, step):
+        op, key, value, pause = step
+        if pause:
+            time.sleep(pause)
+        if op == "set":
+            self.write(key, value)
+        elif op == "remove":
+            self.write(key, None)
+        elif op == "api":
+            self.disrupt(key)
+
+    def disrupt(self, what):
+        api, mine = self.api, self.mine
+        if what == "break":
+            api.break_watches(where=mine)
+        elif what == "break-mid":
+            api.break_watches(partial=b'5e\r\n{"type":"MODIFIED","ob',
+                              where=mine)
+        elif what == "end":
+            api.end_watches(where=mine)
+        elif what == "gone":
+            api.error_event(where=mine)
+        elif what == "expire":
+            api.store.expire()
+            api.break_watches(where=mine)
+        elif what == "bookmark":
+            api.store.touch_other(self.rng.randrange(1, 5))
+            api.bookmark(where=mine)
+        elif what == "burst":
+            # Patches in one chunk, to keys whose content never decides.
+            keys = self.plan.noise_keys
+            if keys:
+                with api.hold():
+                    for _ in range(self.rng.randrange(2, 6)):
+                        api.patch_data(API_NS, self.name, {
+                            self.rng.choice(keys): "pending"})

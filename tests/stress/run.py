@@ -27,6 +27,16 @@ approve-step processes on a directory of its own, many sequences at once:
     within one kubelet sync do. The waiter may not exit before the last of
     them, and the results must name exactly the counted voters, sorted.
 
+  - in about a third of the sequences, the ConfigMap lives in the fake
+    Kubernetes API server (tests/lib/fakeapi.py) and approve-step reads it
+    through the API (--api on, with or without --dir, or auto with a
+    volume that shows the same updates): every update is a merge patch,
+    the watch stream is cut into chunks at random places, and between
+    updates the stream is broken (cleanly or mid-chunk), ended as a server
+    timeout does, ended by a 410 ERROR event, or its history expired (410
+    on the next watch, then a new list); bookmarks move the version on, and
+    bursts of patches arrive in one chunk.
+
 Every waiter must exit with the code of the last decision written (0 for
 approve, 1 for refuse or timeout), not before it was written, with the
 results (decision, approver, comment) and a clean log (every line starting
@@ -46,6 +56,7 @@ import argparse
 import collections
 import concurrent.futures
 import os
+import random
 import shlex
 import shutil
 import sys
@@ -57,7 +68,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 
 from contract import LOG_PREFIX, log_problems  # noqa: E402
-from plan import Plan, Volume  # noqa: E402
+import fakeapi  # noqa: E402
+from plan import API_NS, APIVolume, Plan, Volume  # noqa: E402
 from proc import BIN, Failure, Waiter  # noqa: E402
 from tally import Tally  # noqa: E402
 
@@ -69,10 +81,32 @@ class Runner:
         self.wrapper = shlex.split(args.wrapper)
         self.slow = args.slow
         self.base = tempfile.mkdtemp(prefix="approve-step-stress-")
+        self.api = None
+        self.api_lock = threading.Lock()
+
+    def fake_api(self):
+        """The one fake API server of the run, started on first use."""
+        with self.api_lock:
+            if self.api is None:
+                self.certs = fakeapi.Certs(os.path.join(self.base, "certs"))
+                self.api = fakeapi.FakeAPI(
+                    self.certs, tokens={"stress-token": "stress"}).start()
+                self.api.chunking = fakeapi.random_split(
+                    random.Random(self.args.seed))
+                self.creds = os.path.join(self.base, "serviceaccount")
+                fakeapi.write_credentials(self.creds, "stress-token",
+                                          self.api.ca_path, API_NS)
+            return self.api
+
+    def close(self):
+        if self.api is not None:
+            self.api.stop()
 
     def run(self, index):
         plan = Plan(self.args.seed, index)
         work = os.path.join(self.base, str(index))
+        if os.path.exists(work):  # --repeat: a fresh directory each time
+            work += f"-{time.monotonic_ns()}"
         try:
             problems = self._run(plan, work)
         except Exception as e:  # a harness error is a failure too
@@ -84,13 +118,23 @@ class Runner:
     def _spawn(self, plan, vol_dir, i, work):
         res = os.path.join(work, f"results{i}")
         os.mkdir(res)
-        return Waiter("--dir", vol_dir, *plan.args, binary=self.bin,
+        args = list(plan.args)
+        if plan.api_mode != "on-nodir":
+            args += ["--dir", vol_dir]
+        if plan.api_mode:
+            args += ["--api", plan.api_mode.split("-")[0], "--api-server",
+                     self.api.url, "--api-credentials", self.creds,
+                     "--configmap", self.name(work), "--namespace", API_NS]
+        return Waiter(*args, binary=self.bin,
                       results_dir=res, wrapper=self.wrapper, slow=self.slow,
                       log_path=os.path.join(work, f"log{i}"))
 
     def _run(self, plan, work):
         vol_dir = os.path.join(work, "vol")
-        vol = Volume(vol_dir, plan)
+        if plan.api_mode:
+            vol = APIVolume(self.fake_api(), self.name(work), plan, vol_dir)
+        else:
+            vol = Volume(vol_dir, plan)
         vol.setup(plan.initial)
         waiters = [self._spawn(plan, vol_dir, i, work)
                    for i in range(plan.waiters)]
@@ -142,6 +186,11 @@ class Runner:
                 continue
             problems += check_waiter(plan, w)
         return problems
+
+    @staticmethod
+    def name(work):
+        """The sequence's ConfigMap in the fake API server."""
+        return "seq-" + os.path.basename(work)
 
     def _wait_ready(self, waiters):
         """Until every waiter has logged its first line (its watch is set),
@@ -298,6 +347,7 @@ def main():
               f"--repeat 20" + (f" (kept: {work})" if args.keep else ""))
     print(f"stress: {tally.passed + tally.failed} sequences, "
           f"{len(stats)} kinds, in {elapsed:.0f}s, seed {args.seed}")
+    runner.close()
     if not args.keep:
         shutil.rmtree(runner.base, ignore_errors=True)
     return tally.close()
