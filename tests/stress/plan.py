@@ -245,6 +245,10 @@ class Plan:
         if n == 1 and not approvers and not requester:
             requester = pool[-1]
             eligible = pool[:-1]
+        if not approvers:
+            # ServiceAccounts and other system: users count only when named
+            # in --approvers.
+            eligible = [v for v in eligible if not v.startswith("system:")]
         self.args += ["--key", self.key, "--approvals", str(n)]
         if approvers:
             self.args += ["--approvers", ",".join(approvers)]
