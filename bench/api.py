@@ -48,7 +48,7 @@ NS, CM, KEY = "bench", "approvals", "status"
 NEEDLE = '"status":"approved"'   # what the floor waits for in the stream
 SYNC_MIN_S, SYNC_MAX_S = 60.0, 90.0
 RECONCILER_S = 0.1
-E2E_DRAWS = 20000
+E2E_DRAWS = 100000
 
 
 class APIBenchError(Exception):
@@ -287,6 +287,10 @@ def end_to_end(api_rows, volume_rows, seed=1):
     measured volume reactions, and the measured API figures as they are.
     volume_rows: the reaction part's rows (waiter, swap_to_exit_ms)."""
     rng = random.Random(seed)
+    # The same kubelet delays for both waiters (common random numbers):
+    # they differ only by their own reactions.
+    delays = [kubelet_delay_s(rng.random()) + rng.uniform(0, RECONCILER_S)
+              for _ in range(E2E_DRAWS)]
     out = {}
     for kind, label in (("polling", "polling step (volume)"),
                         ("approve-step", "approve-step (volume)")):
@@ -294,9 +298,8 @@ def end_to_end(api_rows, volume_rows, seed=1):
               if r["waiter"] == kind and r.get("swap_to_exit_ms") is not None]
         if not xs:
             continue
-        out[label] = [kubelet_delay_s(rng.random())
-                      + rng.uniform(0, RECONCILER_S) + rng.choice(xs)
-                      for _ in range(E2E_DRAWS)]
+        pick = random.Random(f"{seed}:{kind}")
+        out[label] = [d + pick.choice(xs) for d in delays]
     xs = [r["patch_to_exit_ms"] / 1e3 for r in api_rows
           if r["waiter"] == "approve-step"]
     if xs:
