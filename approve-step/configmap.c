@@ -29,6 +29,17 @@ bool configmap_is_list(const cJSON *list)
 	return cJSON_IsArray(member(list, "items"));
 }
 
+const char *configmap_meta(const cJSON *object, const char *field)
+{
+	return string_member(member(object, "metadata"), field);
+}
+
+const char *configmap_label(const cJSON *object, const char *label)
+{
+	return string_member(member(member(object, "metadata"), "labels"),
+			     label);
+}
+
 bool configmap_is_named(const cJSON *object, const char *name)
 {
 	const char *n = string_member(member(object, "metadata"), "name");

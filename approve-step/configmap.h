@@ -40,6 +40,12 @@ struct configmap {
 /* metadata.resourceVersion of an object or a list, or NULL. */
 const char *configmap_resource_version(const cJSON *object);
 
+/* metadata.FIELD of an object as a string (name, namespace), or NULL. */
+const char *configmap_meta(const cJSON *object, const char *field);
+
+/* metadata.labels[label] of an object as a string, or NULL. */
+const char *configmap_label(const cJSON *object, const char *label);
+
 /* True when list has an "items" array. */
 bool configmap_is_list(const cJSON *list);
 

@@ -17,6 +17,8 @@
 
 /* A deadline or next re-read that never comes. */
 #define NEVER (-1)
+/* The fingerprint seed of "not the gate" warnings. */
+#define GATE_SEED 0x67617465ULL /* "gate" */
 
 /*
  * The count of the volume's votes. Static because it is large (tally.h)
@@ -96,6 +98,41 @@ struct api_view {
 /* Also static and large: the count of one ConfigMap object's votes. */
 static struct tally api_votes;
 
+/* The label the vote policy guards a ConfigMap by (policy/). */
+#define GATE_LABEL "approve-step/gate"
+
+/*
+ * Why this object's votes cannot count, or NULL: votes count only from the
+ * ConfigMap the vote policy guards, the one named, in the run's namespace,
+ * labelled approve-step/gate=true. An unlabelled ConfigMap is one the
+ * policy does not look at: anyone who may patch it writes any vote.
+ */
+static const char *not_the_gate(const struct api_view *v, const cJSON *o)
+{
+	const char *ns = configmap_meta(o, "namespace");
+	const char *name = configmap_meta(o, "name");
+	const char *gate = configmap_label(o, GATE_LABEL);
+
+	if (name == NULL || strcmp(name, v->watch->name) != 0 || ns == NULL ||
+	    strcmp(ns, v->watch->ns) != 0)
+		return "the API answered with another object";
+	if (gate == NULL || strcmp(gate, "true") != 0)
+		return "it is not labelled " GATE_LABEL "=true, so the vote "
+		       "policy does not guard its votes: label it (see "
+		       "docs/approvers.md)";
+	return NULL;
+}
+
+/* Logs, once per cause, that this object's votes are not counted. */
+static void log_not_the_gate(struct api_view *v, const char *why)
+{
+	uint64_t fp = seen_fingerprint(GATE_SEED, why, strlen(why));
+
+	if (seen_first_warning(&v->seen, fp))
+		log_warn("votes in configmap %s/%s are not counted: %s%s",
+			 v->watch->ns, v->watch->name, why, v->seen.via);
+}
+
 /*
  * One state of the ConfigMap (NULL: it does not exist): its data[KEY], or
  * the KEY.USER keys of this one object, a consistent snapshot as ..data.
@@ -104,9 +141,16 @@ static bool on_api_change(void *arg, const struct configmap *cm)
 {
 	struct api_view *v = arg;
 	const char *key = v->opts->key;
+	const char *why;
 	struct content c;
 	char *owned;
 
+	if (options_vote_mode(v->opts) && cm->object &&
+	    (why = not_the_gate(v, cm->object)) != NULL) {
+		log_not_the_gate(v, why);
+		v->verdict = VERDICT_PENDING;
+		return false;
+	}
 	if (options_vote_mode(v->opts)) {
 		tally_begin(&api_votes, v->opts, &v->seen);
 		for (const cJSON *k = configmap_next_key(cm->object, NULL); k;

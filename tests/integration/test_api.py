@@ -80,6 +80,7 @@ class APITest(WaiterTest):
     ca = "fake-cluster-ca"
     host = "127.0.0.1"
     data = {KEY: "init"}
+    labels = None  # of the ConfigMap
 
     def setUp(self):
         super().setUp()
@@ -90,7 +91,7 @@ class APITest(WaiterTest):
             host=self.host, tokens={self.token: USER})
         self.api.start()
         if self.data is not None:
-            self.api.configmap(NS, CM, self.data)
+            self.api.configmap(NS, CM, self.data, labels=self.labels)
         self.creds = os.path.join(self.tmp, "serviceaccount")
         fakeapi.write_credentials(self.creds, self.token,
                                   CERTS.ca("fake-cluster-ca")[0], NS)
@@ -283,6 +284,9 @@ class Decisions(APITest):
 
 
 class Votes(APITest):
+    # Votes count only from the ConfigMap the vote policy guards.
+    labels = {"approve-step/gate": "true"}
+
     def start_two_of_three(self, **kw):
         w = self.launch("--approvals", "2", "--approvers", APPROVERS,
                         "--requester", "carol@example.com", dir=False, **kw)
@@ -319,6 +323,24 @@ class Votes(APITest):
         w.wait_for_line("not counted: the requester may not approve")
         self.assertExit(w, 1, timeout=8)
         self.assertDecision(w, "timeout")
+
+    def test_votes_in_an_unlabelled_configmap_do_not_count(self):
+        # The vote policy looks only at labelled ConfigMaps: in another,
+        # anyone who may patch it writes alice's and bob's votes.
+        self.api.store.patch("configmaps", NS, CM,
+                             {"metadata": {"labels": {"approve-step/gate": None}}})
+        self.patch({ALICE: "approved", BOB: "approved"})
+        w = self.start_two_of_three(timeout="3s")
+        w.wait_for_line("votes in configmap %s/%s are not counted: it is "
+                        "not labelled approve-step/gate=true" % (NS, CM))
+        self.assertExit(w, 1, timeout=8)
+        self.assertDecision(w, "timeout")
+        # Labelled again: the same votes count, at once.
+        self.api.store.patch("configmaps", NS, CM,
+                             {"metadata": {"labels": {"approve-step/gate": "true"}}})
+        w = self.launch("--approvals", "2", "--approvers", APPROVERS,
+                        dir=False)
+        self.assertExit(w, 0)
 
     def test_votes_present_at_start(self):
         self.patch({ALICE: "approved", BOB: "approved"})
