@@ -70,6 +70,26 @@ static void report_what(const struct options *opts, const char *deadline)
 	}
 }
 
+/*
+ * The length of the TaskRun's name in a key: the Task's key is NAME-UID
+ * (a Kubernetes UID, 8-4-4-4-12 hex digits), and kubectl approve takes the
+ * name and finds the UID itself. Any other key is taken whole.
+ */
+static int run_name_len(const char *key)
+{
+	static const char uid[] = "-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	size_t len = strlen(key), n = sizeof(uid) - 1;
+
+	if (len <= n)
+		return (int)len;
+	for (size_t i = 0; i < n; i++) {
+		char c = key[len - n + i];
+		if (uid[i] == '-' ? c != '-' : escape_hex_digit(c) < 0)
+			return (int)len;
+	}
+	return (int)(len - n);
+}
+
 static void report_how(const struct options *opts)
 {
 	const char *cm = opts->configmap, *key = opts->key;
@@ -86,10 +106,10 @@ static void report_how(const struct options *opts)
 	if (opts->namespace)
 		snprintf(ns, sizeof(ns), " -n %s", opts->namespace);
 	if (options_vote_mode(opts)) {
-		log_info("to vote: kubectl approve %s%s [--refuse] [-m "
+		log_info("to vote: kubectl approve %.*s%s [--refuse] [-m "
 			 "COMMENT], or set key %s.USER (USER: your encoded "
 			 "username) of configmap %s to approved or refused",
-			 key, ns, key, cm);
+			 run_name_len(key), key, ns, key, cm);
 	} else {
 		log_info("to approve: kubectl patch configmap %s%s "
 			 "--type=merge -p '{\"data\":{\"%s\":\"approved\"}}'",

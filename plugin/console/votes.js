@@ -76,6 +76,17 @@ const param = (tr, name) => {
 };
 const condition = (tr) => (tr.status?.conditions || []).find((c) => c.type === 'Succeeded') || {};
 const CTX_NAME = '$(context.taskRun.name)';
+const CTX_UID = '$(context.taskRun.uid)';
+
+// The key the step waits on, as it is substituted in the pod: the key
+// param, else the Task's default for it (status.taskSpec; this Task's is
+// the TaskRun's name and UID, so that a reused name meets none of its old
+// votes), else the TaskRun's name (a Task without a key default).
+export function runKey(tr) {
+  const dflt = (tr.status?.taskSpec?.params || []).find((p) => p.name === 'key')?.default;
+  const key = param(tr, 'key') || (typeof dflt === 'string' ? dflt : '') || tr.metadata.name;
+  return key.split(CTX_NAME).join(tr.metadata.name).split(CTX_UID).join(tr.metadata.uid || '');
+}
 
 // Whether a TaskRun is an approval gate, as `kubectl approve list` decides:
 // bound to a ConfigMap, and of the approve-step Task or with a quorum param.
@@ -110,8 +121,7 @@ export function describeRun(tr) {
   const data = ws.find((w) => w.name === 'data' && w.configMap);
   const cmws = ws.filter((w) => w.configMap);
   const bound = data || (cmws.length === 1 ? cmws[0] : null);
-  let key = param(tr, 'key') || tr.metadata.name;
-  if (key.includes(CTX_NAME)) key = key.replace(CTX_NAME, tr.metadata.name);
+  const key = runKey(tr);
   const approvals = param(tr, 'approvals') || '1';
   const approvers = [];
   for (const a of param(tr, 'approvers').split(',')) {

@@ -222,6 +222,7 @@ def check_binary_run(ctx, notes):
                 os.mkdir(data)
                 os.mkdir(results)
                 extra = {"workspaces.data.path": data, "params.dir": data, "context.taskRun.name": "run-1",
+                         "context.taskRun.uid": "0b6f6a2e-7f1c-4a8e-9d3b-2c4e5f6a7b8c",
                          "context.taskRun.namespace": "ci", "params.results-dir": results}
                 try:
                     args = [substitute(a, defaults, extra) for a in step.get("args") or []]

@@ -219,8 +219,9 @@ def check_step_contract(ctx, notes):
     if not timeout or timeout.get("default") != "86400":
         errs.append("param timeout must default to \"86400\" (the classic approve-task's)")
     key = next((p for p in params_of(task.spec) if p.get("name") == "key"), None)
-    if not key or key.get("default") != "$(context.taskRun.name)":
-        errs.append("param key must default to \"$(context.taskRun.name)\" (per-run isolation)")
+    if not key or key.get("default") != "$(context.taskRun.name)-$(context.taskRun.uid)":
+        errs.append("param key must default to \"$(context.taskRun.name)-$(context.taskRun.uid)\" "
+                    "(per-run isolation, also across a reused run name)")
     result_names = [r.get("name") for r in task.spec.get("results") or [] if isinstance(r, dict)]
     if result_names != BINARY_RESULTS:
         errs.append(f"Task results must be {BINARY_RESULTS} (what the binary writes), are {result_names}")

@@ -572,6 +572,16 @@ test('a ServiceAccount counts only when named in approvers, as approve-step coun
   assert.equal(whyNot(named, sa, gate), '');
 });
 
+test('the key as the plugin computes it: the Task\'s default with the run\'s name and UID, else the name', async () => {
+  const { runKey } = await import(path.join(ROOT, 'plugin', 'console', 'votes.js'));
+  const tr = { metadata: { name: 'release-42-approval', uid: '5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19' }, spec: {}, status: {} };
+  assert.equal(runKey(tr), 'release-42-approval');
+  tr.status.taskSpec = { params: [{ name: 'key', default: '$(context.taskRun.name)-$(context.taskRun.uid)' }] };
+  assert.equal(runKey(tr), 'release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19');
+  tr.spec.params = [{ name: 'key', value: '$(context.taskRun.uid)-x-$(context.taskRun.name)-$(context.taskRun.uid)' }];
+  assert.equal(runKey(tr), '5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19-x-release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19');
+});
+
 test('screenshots of the fixture: light, and dark at phone width', async () => {
   await fake('reset');
   const u = await ui('alice');

@@ -137,5 +137,21 @@ class Quorum(WaiterTest):
         self.assertNotIn("is weak", w.log())
 
 
+    def test_printed_vote_command_names_the_run_not_its_uid(self):
+        # The Task's key is NAME-UID; kubectl approve takes the TaskRun's
+        # name and computes the UID itself.
+        key = "release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19"
+        w = self.start("--key", key, "--approvals", "2", "--configmap",
+                       "approve-cm", "--namespace", "ci")
+        line = w.wait_for_line("to vote:")
+        self.assertIn("to vote: kubectl approve release-42-approval -n ci "
+                      "[--refuse]", line)
+        self.assertIn("or set key %s.USER" % key, line)
+        w = self.start("--key", "run-1", "--approvals", "2", "--configmap",
+                       "approve-cm")
+        self.assertIn("kubectl approve run-1 [--refuse]",
+                      w.wait_for_line("to vote:"))
+
+
 if __name__ == "__main__":
     main()

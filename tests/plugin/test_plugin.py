@@ -600,6 +600,44 @@ def error_jq_is_not_on_path():
     return expect(r, 1, [], err_has=["jq not found on PATH: it reads kubectl's JSON"])
 
 
+UID42 = "5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19"
+
+
+def task_key_default(s, tr_name="release-42-approval"):
+    """The TaskRun ran this Task: its status.taskSpec has the key default."""
+    tr = find(s, "TaskRun", tr_name)
+    tr["status"]["taskSpec"] = {"params": [
+        {"name": "key", "type": "string", "default": "$(context.taskRun.name)-$(context.taskRun.uid)"}]}
+
+
+@CASES.add("attack: a reused run name: old votes under the name alone do not count; the vote goes to the key with the run's UID")
+def reused_run_name_old_votes_do_not_count():
+    def setup(s):
+        task_key_default(s)
+        # votes of an earlier, deleted release-42 (same name, another UID)
+        d = find(s, "ConfigMap", "approve-cm")["data"]
+        d["release-42-approval.bob_40example.com"] = "approved"
+        d["release-42-approval-0b6f6a2e-7f1c-4a8e-9d3b-2c4e5f6a7b8c.bob_40example.com"] = "approved"
+    r = run_plugin(["release-42", "-m", "LGTM"], setup)
+    key = f"release-42-approval-{UID42}.alice_40example.com"
+    p = expect(r, 0, QUORUM_LOOKUP + [patch("approve-cm", "ci", key, vote_json("approved", "LGTM")),
+                                      annotate("release-42-approval-pod", "ci")],
+               out_has=["approvals: 1 of 2 (alice@example.com); still needed: 1 more from bob@example.com"])
+    r = run_plugin(["list"], setup)
+    p += expect(r, 0, out_has=[f"release-42-approval-{UID42}   2 of"])
+    return p
+
+
+@CASES.add("the key param may hold the run's name and UID in any order; both are put in")
+def key_param_context_variables():
+    def setup(s):
+        set_param(find(s, "TaskRun", "release-42-approval"), "key",
+                  "$(context.taskRun.uid)-x-$(context.taskRun.name)-$(context.taskRun.uid)")
+    r = run_plugin(["release-42"], setup)
+    key = f"{UID42}-x-release-42-approval-{UID42}.alice_40example.com"
+    return expect(r, 0, out_has=[f"wrote {key} to ConfigMap ci/approve-cm"])
+
+
 @CASES.add("-- makes list a run name")
 def makes_list_a_run_name():
     r = run_plugin(["--", "list"])
