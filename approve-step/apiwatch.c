@@ -159,40 +159,54 @@ static bool request_path(struct apiwatch *a, char *out, size_t outsz)
 	return n > 0 && (size_t)n < outsz;
 }
 
+/* The server's address: the URL's IP, or its DNS name resolved. */
+static bool server_address(const struct apiwatch *a,
+			   struct sockaddr_storage *ss, socklen_t *len,
+			   char *err, size_t errsz)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
+	uint16_t port = (uint16_t)atoi(a->url.port); /* 1..65535: checked */
+	int rc;
+
+	memset(ss, 0, sizeof(*ss));
+	if (a->url.is_ip && a->url.family == AF_INET) {
+		struct sockaddr_in *in4 = (void *)ss;
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(port);
+		memcpy(&in4->sin_addr, a->url.ip, 4);
+		*len = sizeof(*in4);
+		return true;
+	}
+	if (a->url.is_ip) {
+		struct sockaddr_in6 *in6 = (void *)ss;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		memcpy(&in6->sin6_addr, a->url.ip, 16);
+		*len = sizeof(*in6);
+		return true;
+	}
+	/* A name: the resolver blocks; in a pod the server is an IP. */
+	rc = getaddrinfo(a->url.host, a->url.port, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errsz, "cannot resolve %s: %s", a->url.host,
+			 gai_strerror(rc));
+		return false;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return true;
+}
+
 /* Opens a nonblocking socket and starts connecting to the server. */
 static bool start_connect(struct apiwatch *a, char *err, size_t errsz)
 {
-	struct sockaddr_storage ss = {0};
+	struct sockaddr_storage ss;
 	socklen_t sslen;
 	int one = 1, idle = 120, intvl = 30, cnt = 4;
 
-	if (a->url.is_ip) {
-		struct sockaddr_in *in4 = (void *)&ss;
-		struct sockaddr_in6 *in6 = (void *)&ss;
-		int port = atoi(a->url.port);
-		ss.ss_family = (sa_family_t)a->url.family;
-		if (a->url.family == AF_INET) {
-			in4->sin_port = htons((uint16_t)port);
-			memcpy(&in4->sin_addr, a->url.ip, 4);
-			sslen = sizeof(*in4);
-		} else {
-			in6->sin6_port = htons((uint16_t)port);
-			memcpy(&in6->sin6_addr, a->url.ip, 16);
-			sslen = sizeof(*in6);
-		}
-	} else {
-		/* A name: the resolver blocks; in a pod the server is an IP. */
-		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
-		int rc = getaddrinfo(a->url.host, a->url.port, &hints, &res);
-		if (rc != 0) {
-			snprintf(err, errsz, "cannot resolve %s: %s",
-				 a->url.host, gai_strerror(rc));
-			return false;
-		}
-		memcpy(&ss, res->ai_addr, res->ai_addrlen);
-		sslen = res->ai_addrlen;
-		freeaddrinfo(res);
-	}
+	if (!server_address(a, &ss, &sslen, err, errsz))
+		return false;
 	a->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		       0);
 	if (a->fd < 0) {
@@ -207,7 +221,8 @@ static bool start_connect(struct apiwatch *a, char *err, size_t errsz)
 	setsockopt(a->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(a->fd, (struct sockaddr *)&ss, sslen) < 0 &&
 	    errno != EINPROGRESS && errno != EINTR) {
-		snprintf(err, errsz, "%s", strerror(errno));
+		snprintf(err, errsz, "connect to %s: %s", a->url.hostport,
+			 strerror(errno));
 		return false;
 	}
 	return true;
@@ -236,14 +251,14 @@ static enum apiwatch_event attempt(struct apiwatch *a, int64_t now)
 				     a->url.hostport, path, token,
 				     "approve-step/" APPROVE_STEP_VERSION)
 		      : 0;
-	memset(token, 0, sizeof(token));
+	explicit_bzero(token, sizeof(token));
 	if (len == 0)
 		return fail(a, now, "check the token file", "the request "
 			    "does not fit in %d bytes", TLS_OUT_MAX);
 	tls_start(&a->tls, &a->ca, a->url.is_ip ? NULL : a->url.host,
 		  a->url.ip, a->url.ip_len);
 	tls_queue(&a->tls, request, len);
-	memset(request, 0, sizeof(request));
+	explicit_bzero(request, sizeof(request));
 	chunked_init(&a->chunked);
 	a->head_len = 0;
 	if (!start_connect(a, err, sizeof(err)))

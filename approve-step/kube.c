@@ -1,3 +1,4 @@
+#define _DEFAULT_SOURCE /* explicit_bzero: a wipe the compiler keeps */
 #include "kube.h"
 
 #include <arpa/inet.h>
@@ -204,13 +205,13 @@ bool kube_read_token(const char *dir, char *out, size_t outsz, char *cause,
 	if (len == 0 || len >= outsz) {
 		snprintf(cause, causesz, "%s/token is %s", dir,
 			 len == 0 ? "empty or not a token" : "too long");
-		memset(data, 0, read_len);
+		explicit_bzero(data, read_len);
 		free(data);
 		return false;
 	}
 	memcpy(out, s, len);
 	out[len] = '\0';
-	memset(data, 0, read_len); /* no copy of the token left in the heap */
+	explicit_bzero(data, read_len); /* no copy of the token left in the heap */
 	free(data);
 	return true;
 }

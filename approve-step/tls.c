@@ -396,7 +396,7 @@ static void send_app(struct tls *t)
 	if (t->out_sent == t->out_len) {
 		br_ssl_engine_flush(eng, 0);
 		/* The request holds the token: keep no copy of it. */
-		memset(t->out, 0, t->out_len);
+		explicit_bzero(t->out, t->out_len);
 	}
 }
 
