@@ -34,14 +34,6 @@ name=approve-step-fresh-$$
 say() { printf 'fresh-test: %s\n' "$*"; }
 # shellcheck source=tests/lib/checks.sh
 . "$top/tests/lib/checks.sh"
-finish() {
-	if summary; then exit 0; fi
-	exit 1
-}
-abort() {
-	fail "$*"
-	finish
-}
 
 [ "$(id -u)" -eq 0 ] || {
 	echo "fresh-test: run as root (podman, debootstrap)" >&2

@@ -37,14 +37,6 @@ name=approve-step-test-$$
 say() { printf 'image-test: %s\n' "$*"; }
 # shellcheck source=tests/lib/checks.sh
 . "$(dirname "$0")/../lib/checks.sh"
-finish() {
-	if summary; then exit 0; fi
-	exit 1
-}
-abort() {
-	fail "$*"
-	finish
-}
 
 # ---------------------------------------------------------------- setup
 

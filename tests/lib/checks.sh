@@ -37,6 +37,14 @@ npm_ci_locked() { # in a suite's folder: installs the pinned packages of
 		cp package-lock.json node_modules/.installed-from-lock
 	fi
 }
+finish() { # prints the closing line and exits: 0 when nothing failed, else 1
+	if summary; then exit 0; fi
+	exit 1
+}
+abort() { # abort DESCRIPTION: a failure that ends the script
+	fail "$*"
+	finish
+}
 need_tools() { # need_tools SUITE HINT TOOL...: exit 2 if a tool is missing
 	_need_suite=$1
 	_need_hint=$2
