@@ -21,7 +21,6 @@ import unittest
 
 from proc import Failure, Waiter
 from tally import Tally
-
 from volume import KubeletVolume
 
 Fail = Failure
