@@ -8,6 +8,11 @@ import shutil
 import subprocess
 import tempfile
 
+from cases import Registry
+
+# The plugin's cases, in test_plugin.py, errors.py and steering.py.
+CASES = Registry("")
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 PLUGIN = os.environ.get("PLUGIN", os.path.join(ROOT, "plugin", "kubectl-approve"))

@@ -1,0 +1,164 @@
+"""Plugin cases: a requester who controls their TaskRun's params, or a
+proxy that answers with other objects than asked, cannot steer a vote; the
+target is shown and confirmed; the key binds the run's UID."""
+
+import os
+import shutil
+import tempfile
+
+from fixture import (CASES, CONFIG_NS, FAKE, QUORUM_LOOKUP, WHOAMI, annotate,
+                     expect, find, get_cm, get_pr, get_tr, list_tr_of,
+                     no_writes, patch, run_plugin, set_param, vote_json,
+                     with_state)
+
+
+# ------------------------------------------------------------------ steering
+# A requester controls the params of their TaskRun; a proxy or a cluster
+# may answer with other objects than asked. None of it moves the vote.
+FORGED = "\n".join(["x", "\x1f".join(["release-42-approval", "prod", "hotfix-7", "approve-step", "hotfix-7-approval-pod",
+                                      "Unknown", "Running", "gate", "gate", "hotfix-7", "1", "", "x"])])
+
+
+@CASES.add("attack: a newline in a param forges a record for another namespace: refused, nothing written")
+def attack_newline_in_param_forges_record():
+    def setup(s):
+        set_param(find(s, "TaskRun", "release-42-approval"), "requester", FORGED)
+    p = []
+    for args in (["release-42"], ["release-42-approval"]):
+        r = run_plugin(args, setup)
+        p += expect(r, 1, err_has=["a control character in a name, label, param or binding", "not used"])
+        p += no_writes(r)
+        if find(r.state, "ConfigMap", "gate", "prod").get("data") != {"hotfix-7.carol_40example.com": "refused"} and \
+                any(c[:3] == ["patch", "configmap", "gate"] for c in r.calls):
+            p.append("wrote to prod/gate")
+    return p
+
+
+@CASES.add("attack: terminal escapes in params and vote names never reach the terminal")
+def attack_terminal_escapes_never_printed():
+    def setup(s):
+        set_param(find(s, "TaskRun", "deploy-approval-x7k2p"), "key", "evil\x1b]0;pwned\x07\x1b[2J")
+        find(s, "ConfigMap", "approve-cm")["data"]["release-42-approval.eve_1b_5b2J_0d"] = "approved"
+    r = run_plugin(["list"], setup)
+    p = expect(r, 0, err_has=["not shown, with a control character in a name, label, param or binding: "
+                              "TaskRun deploy-approval-x7k2p"])
+    for stream in (r.out, r.err):
+        if any(c in stream for c in "\x1b\x07\r"):
+            p.append(f"control character printed: {stream!r}")
+    if "eve?[2J?" not in r.out:
+        p.append(f"vote name not shown cleaned: {r.out!r}")
+    r = run_plugin(["release-42"], setup)
+    p += expect(r, 0, out_has=["not counted: eve?[2J? (not an approver)"])
+    if "\x1b" in r.out + r.err or "\r" in r.out + r.err:
+        p.append("control character printed by a vote")
+    return p
+
+
+@CASES.add("attack: a server that answers with another namespace's TaskRun or ConfigMap: refused, nothing written")
+def attack_answer_from_another_namespace():
+    p = []
+    for tamper, args, msg in [
+        ([["TaskRun", "release-42-approval", "namespace", "prod"]], ["release-42-approval"],
+         "kubectl answered with TaskRun prod/release-42-approval for ci/release-42-approval: not used"),
+        ([["TaskRun", "release-42-approval", "namespace", "prod"]], ["release-42"],
+         "kubectl answered with TaskRun prod/release-42-approval (PipelineRun release-42) for PipelineRun ci/release-42"),
+        ([["TaskRun", "release-42-approval", "labels", {"tekton.dev/pipelineRun": "hotfix-7"}]], ["release-42"],
+         "(PipelineRun hotfix-7) for PipelineRun ci/release-42: not used"),
+        ([["ConfigMap", "approve-cm", "namespace", "prod"]], ["release-42"],
+         "kubectl answered with another object for ConfigMap ci/approve-cm: not used"),
+    ]:
+        r = run_plugin(args, with_state(tamper=tamper))
+        p += expect(r, 1, err_has=[msg])
+        p += no_writes(r)
+    return p
+
+
+@CASES.add("attack: a binding that maps chosen keys (items) is refused, as the console refuses it")
+def attack_items_binding_refused():
+    def setup(s):
+        tr = find(s, "TaskRun", "release-42-approval")
+        tr["spec"]["workspaces"][0]["configMap"]["items"] = [
+            {"key": "release-41-approval.bob_40example.com", "path": "release-42-approval.bob_40example.com"}]
+    r = run_plugin(["release-42"], setup)
+    return expect(r, 1, err_has=["binds ConfigMap approve-cm with items or subPath", "do not vote"]) + no_writes(r)
+
+
+@CASES.add("confirmation: the exact target is shown; only y writes; n or no answer writes nothing")
+def confirmation_shows_target_and_asks():
+    p = []
+    target = ("About to vote refused:\n  namespace:   ci\n  TaskRun:     release-42-approval (PipelineRun release-42)\n"
+              "  ConfigMap:   approve-cm\n  key:         release-42-approval.alice_40example.com\n"
+              "  as:          alice@example.com\nWrite this vote? A vote is final. [y/N] ")
+    for answer, rc in (("n\n", 1), ("", 1), ("yes please\n", 1), ("y\n", 0)):
+        r = run_plugin(["release-42", "--refuse"], answer=answer)
+        p += expect(r, rc, err_has=[target])
+        wrote = [c for c in r.calls if c[0] == "patch"]
+        if (rc == 0) != bool(wrote):
+            p.append(f"answer {answer!r}: calls {wrote}")
+        if rc:
+            p += expect(r, rc, err_has=["not confirmed: nothing written (give --yes"])
+    return p
+
+
+@CASES.add("without -n, the current namespace of the kubeconfig, named in every call")
+def current_namespace_from_kubeconfig():
+    r = run_plugin(["hotfix-7"], lambda s: s.update(context_namespace="prod", user="carol@example.com"))
+    p = expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("hotfix-7", "prod"), list_tr_of("hotfix-7", "prod"),
+                      get_cm("gate", "prod")], err_has=["already holds 'refused'"])
+    r = run_plugin(["release-42"], lambda s: s.update(context_namespace=""))
+    p += expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("release-42", "default"), list_tr_of("release-42", "default"),
+                       get_pr("release-42", "default")], err_has=["in namespace default"])
+    return p
+
+
+@CASES.add("error: jq is not on PATH")
+def error_jq_is_not_on_path():
+    tmp = tempfile.mkdtemp()
+    try:
+        for tool in ("sh", "awk", "mktemp", "cat", "grep", "rm", "date", "python3"):
+            src = shutil.which(tool)
+            if src:
+                os.symlink(src, os.path.join(tmp, tool))
+        os.symlink(os.path.join(FAKE, "kubectl"), os.path.join(tmp, "kubectl"))
+        r = run_plugin(["release-42"], path=tmp)
+    finally:
+        shutil.rmtree(tmp)
+    return expect(r, 1, [], err_has=["jq not found on PATH: it reads kubectl's JSON"])
+
+
+UID42 = "5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19"
+
+
+def task_key_default(s, tr_name="release-42-approval"):
+    """The TaskRun ran this Task: its status.taskSpec has the key default."""
+    tr = find(s, "TaskRun", tr_name)
+    tr["status"]["taskSpec"] = {"params": [
+        {"name": "key", "type": "string", "default": "$(context.taskRun.name)-$(context.taskRun.uid)"}]}
+
+
+@CASES.add("attack: a reused run name: old votes under the name alone do not count; the vote goes to the key with the run's UID")
+def reused_run_name_old_votes_do_not_count():
+    def setup(s):
+        task_key_default(s)
+        # votes of an earlier, deleted release-42 (same name, another UID)
+        d = find(s, "ConfigMap", "approve-cm")["data"]
+        d["release-42-approval.bob_40example.com"] = "approved"
+        d["release-42-approval-0b6f6a2e-7f1c-4a8e-9d3b-2c4e5f6a7b8c.bob_40example.com"] = "approved"
+    r = run_plugin(["release-42", "-m", "LGTM"], setup)
+    key = f"release-42-approval-{UID42}.alice_40example.com"
+    p = expect(r, 0, QUORUM_LOOKUP + [patch("approve-cm", "ci", key, vote_json("approved", "LGTM")),
+                                      annotate("release-42-approval-pod", "ci")],
+               out_has=["approvals: 1 of 2 (alice@example.com); still needed: 1 more from bob@example.com"])
+    r = run_plugin(["list"], setup)
+    p += expect(r, 0, out_has=[f"release-42-approval-{UID42}   2 of"])
+    return p
+
+
+@CASES.add("the key param may hold the run's name and UID in any order; both are put in")
+def key_param_context_variables():
+    def setup(s):
+        set_param(find(s, "TaskRun", "release-42-approval"), "key",
+                  "$(context.taskRun.uid)-x-$(context.taskRun.name)-$(context.taskRun.uid)")
+    r = run_plugin(["release-42"], setup)
+    key = f"{UID42}-x-release-42-approval-{UID42}.alice_40example.com"
+    return expect(r, 0, out_has=[f"wrote {key} to ConfigMap ci/approve-cm"])
