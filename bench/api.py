@@ -453,13 +453,25 @@ def write_files(res, e2e, out):
     return svg
 
 
+def read_volume_csv(path):
+    """The reaction rows of an earlier full run (its latency.csv)."""
+    import csv
+    with open(path, newline="") as f:
+        return [{"waiter": r["waiter"],
+                 "swap_to_exit_ms": float(r["swap_to_exit_ms"])}
+                for r in csv.DictReader(f) if r["swap_to_exit_ms"]]
+
+
 def main(argv):
     import argparse
-    ap = argparse.ArgumentParser(description="the API part of bench/run, "
-                                 "alone (no end-to-end picture)")
+    ap = argparse.ArgumentParser(
+        description="the API part of bench/run, alone; with --volume-csv "
+        "also the end-to-end picture, from the volume reactions of an "
+        "earlier run (docs/bench/latency.csv)")
     ap.add_argument("--bin", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default=os.path.join(ROOT, "build-bench"))
+    ap.add_argument("--volume-csv", metavar="FILE")
     a = ap.parse_args(argv)
     os.makedirs(a.out, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="approve-step-bench-api.")
@@ -467,10 +479,17 @@ def main(argv):
         b = APIBench(os.path.abspath(a.bin), tmp, a.out, a.quick,
                      random.Random())
         res = b.run(12 if a.quick else 100, 5.0 if a.quick else 60.0)
-        lines, targets = report_lines(res, {})
+        e2e = end_to_end(res["reaction"], read_volume_csv(a.volume_csv)) \
+            if a.volume_csv else {}
+        lines, targets = report_lines(res, e2e)
         print("\n".join(lines))
         for what, ok, how in targets:
             print(f"  {'met' if ok else 'MISSED'}: {what}: {how}")
+        print("")
+        print(markdown(res, e2e))
+        svg = write_files(res, e2e, a.out)
+        if svg:
+            print(f"plot: {svg}")
         for f in b.failures:
             print(f"error: {f}")
         return 1 if b.failures else 0
