@@ -477,10 +477,9 @@ static enum apiwatch_event on_data(struct apiwatch *a, int64_t now)
 		break;
 	}
 	ev = on_head(a, now);
-	if (ev != APIWATCH_NOTHING || a->state != APIWATCH_BODY ||
-	    used == a->head_len)
+	if (ev != APIWATCH_NOTHING || a->state != APIWATCH_BODY)
 		return ev;
-	/* Body bytes that came with the head. */
+	/* Body bytes that came with the head, if any (none ends "length 0"). */
 	memmove(a->head, a->head + used, a->head_len - used);
 	len = a->head_len - used;
 	a->head_len = 0;
