@@ -35,9 +35,9 @@ step_packages() {
 	# has no `auth whoami` for the plugin's vote in the same test)
 	console) echo chromium openssl jq "$(command -v kubectl >/dev/null 2>&1 || echo kubernetes-client)" ;;
 	fuzz) echo clang libclang-rt-14-dev ;;
-	stress) echo libcmocka-dev util-linux ;;
+	stress) echo libcmocka-dev util-linux openssl ;; # openssl: certificates of the fake API server
 	badinput) echo libcmocka-dev strace util-linux ;;
-	bench) echo libcmocka-dev strace gnuplot-nox file binutils ;;
+	bench) echo libcmocka-dev strace gnuplot-nox file binutils openssl ;; # openssl: as for stress
 	esac
 }
 
