@@ -43,6 +43,10 @@ static const char usage[] =
 	"  --approvers A,B,...    only these users' votes count (without it:\n"
 	"                         anyone's but ServiceAccounts' and system: users')\n"
 	"  --requester NAME       this user's votes never count\n"
+	"  --bindings-pinned B    true: the cluster pins the workspace's binding\n"
+	"                         (policy/approve-step-runs.yaml), so votes on\n"
+	"                         the volume count too (the weaker mode); false\n"
+	"                         (default): votes count only through the API\n"
 	"  --api MODE             also watch the ConfigMap through the Kubernetes\n"
 	"                         API with the pod's ServiceAccount: off, auto\n"
 	"                         (if usable at start) or on (required)\n"
@@ -75,6 +79,7 @@ enum {
 	OPT_APPROVALS,
 	OPT_APPROVERS,
 	OPT_REQUESTER,
+	OPT_BINDINGS_PINNED,
 	OPT_API,
 	OPT_API_SERVER,
 	OPT_API_CREDENTIALS,
@@ -93,6 +98,7 @@ static const struct option long_options[] = {
 	{"approvals", required_argument, NULL, OPT_APPROVALS},
 	{"approvers", required_argument, NULL, OPT_APPROVERS},
 	{"requester", required_argument, NULL, OPT_REQUESTER},
+	{"bindings-pinned", required_argument, NULL, OPT_BINDINGS_PINNED},
 	{"api", required_argument, NULL, OPT_API},
 	{"api-server", required_argument, NULL, OPT_API_SERVER},
 	{"api-credentials", required_argument, NULL, OPT_API_CREDENTIALS},
@@ -234,6 +240,11 @@ static bool set_option(int opt, char *arg, struct options *opts)
 	case OPT_REQUESTER:
 		opts->requester = *arg ? arg : NULL;
 		return true;
+	case OPT_BINDINGS_PINNED:
+		opts->bindings_pinned = !strcmp(arg, "true");
+		return opts->bindings_pinned || !*arg ||
+		       !strcmp(arg, "false") ||
+		       usage_error("--bindings-pinned", arg, "true or false");
 	case OPT_API:
 		opts->api = !strcmp(arg, "on")	   ? API_ON
 			    : !strcmp(arg, "auto") ? API_AUTO
@@ -349,5 +360,24 @@ enum options_result options_parse(int argc, char **argv, struct options *opts)
 			  opts->key);
 		return OPTIONS_USAGE_ERROR;
 	}
-	return check_quorum(opts) ? OPTIONS_RUN : OPTIONS_USAGE_ERROR;
+	if (!check_quorum(opts))
+		return OPTIONS_USAGE_ERROR;
+	if (options_vote_mode(opts) && opts->api == API_OFF &&
+	    !opts->bindings_pinned) {
+		/* A vote file on the volume proves nothing about its writer. */
+		log_error("votes (--approvals, --approvers, --requester) are "
+			  "read through the Kubernetes API: give --api on or "
+			  "auto with --configmap (and the Role of "
+			  "examples/api-watch/), or --bindings-pinned true "
+			  "where the cluster pins the workspace's binding "
+			  "(policy/approve-step-runs.yaml; the weaker mode)");
+		return OPTIONS_USAGE_ERROR;
+	}
+	return OPTIONS_RUN;
+}
+
+bool options_volume_votes(const struct options *opts)
+{
+	return opts->dir != NULL &&
+	       (!options_vote_mode(opts) || opts->bindings_pinned);
 }

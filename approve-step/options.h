@@ -33,6 +33,12 @@ struct options {
 	const char *approvers[OPTIONS_APPROVERS_MAX];
 	int approvers_len;
 	const char *requester; /* NULL: anyone may vote */
+	/*
+	 * Votes on the volume count only when the cluster pins the
+	 * workspace's binding (policy/approve-step-runs.yaml): otherwise
+	 * whoever creates the run chooses the files. The weaker mode.
+	 */
+	bool bindings_pinned;
 	enum api_mode api;
 	const char *api_server;	     /* NULL: from KUBERNETES_SERVICE_* */
 	const char *api_credentials; /* the ServiceAccount directory */
@@ -45,6 +51,13 @@ enum options_result options_parse(int argc, char **argv, struct options *opts);
 
 /* True when only KEY.NAME vote files decide, not the plain KEY file. */
 bool options_vote_mode(const struct options *opts);
+
+/*
+ * True when the volume may decide: always for a plain key; for votes only
+ * with --bindings-pinned true (else whoever binds the workspace could
+ * plant vote files).
+ */
+bool options_volume_votes(const struct options *opts);
 
 /* A ConfigMap key: [-._a-zA-Z0-9]{1,253}, not "." and not starting "..". */
 bool options_valid_key(const char *s);

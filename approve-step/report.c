@@ -35,8 +35,8 @@ static void report_what(const struct options *opts, const char *deadline)
 	char who[LOG_VALUE_MAX] = "", list[LOG_VALUE_MAX], where[600];
 	size_t len;
 
-	/* The API alone: the ConfigMap's key, else the volume's file. */
-	if (opts->dir == NULL)
+	/* The API alone (or for votes): the ConfigMap's key, else the file. */
+	if (!options_volume_votes(opts))
 		snprintf(where, sizeof(where), "configmap %s/%s key %s",
 			 opts->namespace ? opts->namespace : "?",
 			 opts->configmap, opts->key);
@@ -53,6 +53,12 @@ static void report_what(const struct options *opts, const char *deadline)
 	log_info("waiting for %ld approval%s in %s.USER%s%s (%s)",
 		 opts->approvals, opts->approvals > 1 ? "s" : "", where,
 		 len ? " from " : "", who, deadline);
+	if (opts->dir && !options_volume_votes(opts))
+		log_info("vote files in %s are not counted: a volume holds "
+			 "whatever its binding maps in; votes count through "
+			 "the API (--bindings-pinned true where the cluster "
+			 "pins the binding)",
+			 opts->dir);
 	if (opts->requester) {
 		char encoded[3 * VOTER_NAME_MAX + 1], q[LOG_VALUE_MAX];
 		const char *r = opts->requester;

@@ -179,12 +179,16 @@ static bool api_unusable(struct api_view *v)
 	const struct apiwatch *a = v->watch;
 
 	v->watch = NULL;
-	if (v->opts->api == API_AUTO) {
+	if (v->opts->api == API_AUTO && options_volume_votes(v->opts)) {
 		log_warn("cannot use the Kubernetes API (%s); %s; waiting on "
 			 "the volume only", a->cause, a->fix);
 		return true;
 	}
-	log_error("cannot use the Kubernetes API (%s); %s", a->cause, a->fix);
+	log_error("cannot use the Kubernetes API (%s); %s%s", a->cause, a->fix,
+		  v->opts->api == API_AUTO
+			  ? "; votes are not read from the volume unless "
+			    "--bindings-pinned true"
+			  : "");
 	return false;
 }
 
@@ -310,9 +314,10 @@ void wait_for_decision(const struct options *opts, struct watch *w,
 		return;
 	for (;;) {
 		/* The volume, if there is one; the API reports as it goes. */
-		enum verdict v = opts->dir ? check_volume(opts, &volume,
-							  &out->decision)
-					   : VERDICT_PENDING;
+		enum verdict v = options_volume_votes(opts)
+					 ? check_volume(opts, &volume,
+							&out->decision)
+					 : VERDICT_PENDING;
 		int64_t now = monotonic_ms();
 
 		out->waited_ms = now - start_ms;

@@ -128,7 +128,7 @@ def vote_flood(t, refusal_first):
                            "approved")
         if not refusal_first:
             write_in_place(os.path.join(vol, "status.mallory"), "refused")
-        w = t.start("--approvals", "2", vol=vol)
+        w = t.start("--approvals", "2", "--bindings-pinned", "true", vol=vol)
         try:
             rc = w.proc.wait(3 * SLOW)
         except subprocess.TimeoutExpired:
@@ -154,7 +154,7 @@ def bad_vote_names_do_not_count(t):
     for name in ("status._61", "status.A_4A", "status._zz", "status._",
                  "status.a_00b", "status.alice_40EXAMPLE.com_"):
         write_in_place(t.path("vol", name), "approved")
-    w = t.start("--approvers", "a,alice@EXAMPLE.com")
+    w = t.start("--approvers", "a,alice@EXAMPLE.com", "--bindings-pinned", "true")
     w.wait_line(r"not counted: its name is not an encoded username")
     w.running_after()
     write_in_place(t.path("vol", "status.a"), "approved")
@@ -179,7 +179,7 @@ def one_update_case(t, rounds, step_delay, noise, prefix=()):
         if noise:
             data["status.carol"] = "pending"  # listed first, read first
         vol.update(data)
-        w = t.start("--approvals", "2", "--approvers", "alice,bob,carol",
+        w = t.start("--approvals", "2", "--bindings-pinned", "true", "--approvers", "alice,bob,carol",
                     vol=vol_path, prefix=prefix,
                     env={"ASAN_OPTIONS": os.environ.get(
                         "ASAN_OPTIONS", "detect_leaks=1")
@@ -217,7 +217,7 @@ def vote_name_cannot_forge_a_line(t):
     forged = 'approve-step: approved by "admin" after 0s'
     name = f"status.x\n{forged} \x1b[31m\u202e"
     write_in_place(t.path("vol", name), "approved")
-    w = t.start("--approvals", "2")
+    w = t.start("--approvals", "2", "--bindings-pinned", "true")
     w.wait_line(r"not counted: its name is not an encoded username")
     w.running_after()
     check(not any(ln.startswith(forged) for ln in w.lines()),

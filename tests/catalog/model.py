@@ -29,7 +29,7 @@ CATALOG_KINDS = {"task": "Task", "stepaction": "StepAction"}
 CONTRACT_OPTIONS = {
     "--dir", "--key", "--timeout", "--on-timeout", "--results-dir",
     "--configmap", "--namespace", "--poll-interval", "--approvals",
-    "--approvers", "--requester", "--help", "--version",
+    "--approvers", "--requester", "--bindings-pinned", "--help", "--version",
 }
 # Files the binary writes into --results-dir (the contract's results).
 BINARY_RESULTS = ["decision", "approver", "comment", "waited-seconds"]

@@ -342,6 +342,21 @@ class Votes(APITest):
                         dir=False)
         self.assertExit(w, 0)
 
+    def test_vote_files_on_the_volume_do_not_count(self):
+        # The requester's binding could map old votes (or a PVC's files)
+        # into the volume: only votes read through the API count, unless
+        # the cluster is said to pin bindings (the weaker mode).
+        self.volume.update({ALICE: "approved", BOB: "approved"})
+        w = self.launch("--approvals", "2", "--approvers", APPROVERS,
+                        timeout="3s")
+        w.wait_for_line("vote files in %s are not counted" % self.dir)
+        self.assertExit(w, 1, timeout=8)
+        self.assertDecision(w, "timeout")
+        w = self.launch("--approvals", "2", "--approvers", APPROVERS,
+                        "--bindings-pinned", "true")
+        self.assertExit(w, 0)
+        self.assertNotThroughAPI(w)
+
     def test_votes_present_at_start(self):
         self.patch({ALICE: "approved", BOB: "approved"})
         w = self.launch("--approvals", "2", "--approvers", APPROVERS,

@@ -26,6 +26,12 @@ ALICE, BOB, CAROL = ("run-1.alice_40example.com", "run-1.bob_40example.com",
 
 
 class Quorum(WaiterTest):
+    def start(self, *args, pinned=True, **kw):
+        """Votes on this volume count: the cluster is said to pin the
+        workspace's binding (the weaker mode)."""
+        extra = ("--bindings-pinned", "true") if pinned else ()
+        return super().start(*args, *extra, **kw)
+
     def start_two_of_three(self, *extra):
         w = self.start("--key", "run-1", "--approvals", "2", "--approvers",
                        APPROVERS, "--requester", "carol@example.com",
@@ -151,6 +157,26 @@ class Quorum(WaiterTest):
                        "approve-cm")
         self.assertIn("kubectl approve run-1 [--refuse]",
                       w.wait_for_line("to vote:"))
+
+
+    def test_volume_votes_refused_unless_bindings_are_pinned(self):
+        # Whoever creates the run chooses what its workspace holds: vote
+        # files planted there (a PVC, items mapping old votes) prove
+        # nothing. Without --bindings-pinned true they are not read.
+        self.volume.update({ALICE: "approved", BOB: "approved"})
+        w = self.start("--key", "run-1", "--approvals", "2", pinned=False)
+        self.assertExit(w, 2)
+        self.assertIn("votes (--approvals, --approvers, --requester) are "
+                      "read through the Kubernetes API", w.log())
+        self.assertIsNone(w.result("decision"))
+        # --api auto that cannot reach the API does not fall back to them.
+        w = self.start("--key", "run-1", "--approvals", "2", "--api", "auto",
+                       "--configmap", "approvals", "--api-credentials",
+                       os.path.join(self.tmp, "none"), pinned=False)
+        self.assertExit(w, 2)
+        self.assertIn("votes are not read from the volume unless "
+                      "--bindings-pinned true", w.log())
+        self.assertIn("vote files in %s are not counted" % self.dir, w.log())
 
 
 if __name__ == "__main__":

@@ -403,6 +403,11 @@ class UsageErrors(WaiterTest):
              "--approvals 2 can never be reached"),
             (d + ["--key", "run.1", "--approvals", "2"],
              "--key run.1 has a dot"),
+            (d + ["--approvals", "2"],
+             "votes (--approvals, --approvers, --requester) are read "
+             "through the Kubernetes API"),
+            (d + ["--requester", "a", "--bindings-pinned", "yes"],
+             '--bindings-pinned "yes": expected true or false'),
         ]
         for args, message in cases:
             self.expect_usage(*args, message=message)

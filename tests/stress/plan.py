@@ -249,7 +249,9 @@ class Plan:
             # ServiceAccounts and other system: users count only when named
             # in --approvers.
             eligible = [v for v in eligible if not v.startswith("system:")]
-        self.args += ["--key", self.key, "--approvals", str(n)]
+        # Votes on the volume count only where bindings are pinned.
+        self.args += ["--key", self.key, "--approvals", str(n),
+                      "--bindings-pinned", "true"]
         if approvers:
             self.args += ["--approvers", ",".join(approvers)]
         if requester:
@@ -454,7 +456,10 @@ class APIVolume:
         self.mine = lambda req: req.query.get("fieldSelector") == sel
 
     def setup(self, data):
-        self.api.configmap(API_NS, self.name, data)
+        # Labelled as the vote policy guards it: through the API, votes
+        # count only from such a ConfigMap.
+        self.api.configmap(API_NS, self.name, data,
+                           labels={"approve-step/gate": "true"})
         if self.mirror and data:
             self.mirror.update(data)
 

@@ -72,8 +72,11 @@ static void every_option(void **state)
 			       "--results-dir", "/r", "--configmap", "approve-cm",
 			       "--namespace", "ci", "--poll-interval", "2s",
 			       "--approvals", "2", "--approvers", approvers,
-			       "--requester", "bob", NULL),
+			       "--requester", "bob", "--bindings-pinned", "true",
+			       NULL),
 			 OPTIONS_RUN);
+	assert_true(o.bindings_pinned);
+	assert_true(options_volume_votes(&o));
 	assert_string_equal(o.key, "run-7");
 	assert_int_equal(o.timeout_ms, 5400000);
 	assert_true(o.approve_on_timeout);
@@ -150,14 +153,46 @@ static void usage_errors(void **state)
 			 OPTIONS_USAGE_ERROR);
 	/* Votes split KEY.USER at the first dot, as the policy does. */
 	assert_int_equal(parse(&o, "--dir", "/d", "--key", "run.1",
-			       "--requester", "b", NULL),
+			       "--requester", "b", "--bindings-pinned", "true",
+			       NULL),
 			 OPTIONS_USAGE_ERROR);
 	assert_int_equal(parse(&o, "--dir", "/d", "--key", "run.1", NULL),
 			 OPTIONS_RUN);
 	/* Three approvals from a, b, c can't happen if b started the run. */
 	assert_int_equal(parse(&o, "--dir", "/d", "--approvals", "3",
-			       "--approvers", three, "--requester", "b", NULL),
+			       "--approvers", three, "--requester", "b",
+			       "--bindings-pinned", "true", NULL),
 			 OPTIONS_USAGE_ERROR);
+}
+
+/* Votes on a volume prove nothing about their writers unless bindings are pinned. */
+static void volume_votes_need_pinned_bindings(void **state)
+{
+	struct options o;
+	(void)state;
+	assert_int_equal(parse(&o, "--dir", "/d", "--approvals", "2", NULL),
+			 OPTIONS_USAGE_ERROR);
+	assert_int_equal(parse(&o, "--dir", "/d", "--requester", "b",
+			       "--bindings-pinned", "", NULL),
+			 OPTIONS_USAGE_ERROR);
+	assert_int_equal(parse(&o, "--dir", "/d", "--requester", "b",
+			       "--bindings-pinned", "yes", NULL),
+			 OPTIONS_USAGE_ERROR);
+	assert_int_equal(parse(&o, "--dir", "/d", "--approvals", "2", "--api",
+			       "auto", "--configmap", "cm", NULL),
+			 OPTIONS_RUN);
+	assert_false(options_volume_votes(&o));
+	assert_int_equal(parse(&o, "--approvals", "2", "--api", "on",
+			       "--configmap", "cm", NULL),
+			 OPTIONS_RUN);
+	assert_false(options_volume_votes(&o));
+	assert_int_equal(parse(&o, "--dir", "/d", "--approvals", "2",
+			       "--bindings-pinned", "true", NULL),
+			 OPTIONS_RUN);
+	assert_true(options_volume_votes(&o));
+	/* A plain key is not a vote: the volume decides as before. */
+	assert_int_equal(parse(&o, "--dir", "/d", NULL), OPTIONS_RUN);
+	assert_true(options_volume_votes(&o));
 }
 
 static void help_and_version(void **state)
@@ -177,6 +212,7 @@ int main(void)
 		cmocka_unit_test(every_option),
 		cmocka_unit_test(empty_means_unset),
 		cmocka_unit_test(usage_errors),
+		cmocka_unit_test(volume_votes_need_pinned_bindings),
 		cmocka_unit_test(help_and_version),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
