@@ -17,6 +17,10 @@
 
 /* A deadline or next re-read that never comes. */
 #define NEVER (-1)
+/* The most a ConfigMap may hold (keys and values), and when to say so. */
+#define CONFIGMAP_MAX (1024 * 1024)
+#define CONFIGMAP_NEARLY_FULL (CONFIGMAP_MAX / 8 * 7)
+#define FULL_WARNING 0x66756c6cULL /* "full" */
 /* The fingerprint seed of "not the gate" warnings. */
 #define GATE_SEED 0x67617465ULL /* "gate" */
 
@@ -134,6 +138,31 @@ static void log_not_the_gate(struct api_view *v, const char *why)
 }
 
 /*
+ * Votes accumulate, and a ConfigMap holds 1 MiB at most: past that the API
+ * server refuses every new vote. Said once, while there is room left, so
+ * that a full gate is an error someone reads, not a silent stall.
+ */
+static void check_capacity(struct api_view *v, const cJSON *object)
+{
+	size_t total = 0, len;
+
+	for (const cJSON *k = configmap_next_key(object, NULL); k;
+	     k = configmap_next_key(object, k)) {
+		if (configmap_value(object, k->string, &len) != NULL)
+			total += len;
+		total += strlen(k->string);
+	}
+	if (total >= CONFIGMAP_NEARLY_FULL &&
+	    seen_first_warning(&v->seen, FULL_WARNING))
+		log_warn("configmap %s/%s holds %zu of the %d bytes a "
+			 "ConfigMap may hold: new votes will soon be refused; "
+			 "archive it and start an empty one, or use a "
+			 "ConfigMap per run (docs/approvers.md, Capacity)%s",
+			 v->watch->ns, v->watch->name, total, CONFIGMAP_MAX,
+			 v->seen.via);
+}
+
+/*
  * One state of the ConfigMap (NULL: it does not exist): its data[KEY], or
  * the KEY.USER keys of this one object, a consistent snapshot as ..data.
  */
@@ -145,6 +174,8 @@ static bool on_api_change(void *arg, const struct configmap *cm)
 	struct content c;
 	char *owned;
 
+	if (cm->object)
+		check_capacity(v, cm->object);
 	if (options_vote_mode(v->opts) && cm->object &&
 	    (why = not_the_gate(v, cm->object)) != NULL) {
 		log_not_the_gate(v, why);

@@ -357,6 +357,20 @@ class Votes(APITest):
         self.assertExit(w, 0)
         self.assertNotThroughAPI(w)
 
+    def test_a_nearly_full_configmap_is_an_error_someone_reads(self):
+        # Final votes accumulate; at 1 MiB the API server refuses new ones.
+        # The step says so while there is room, instead of waiting silently.
+        self.patch({"archive": "x" * (940 * 1024)})
+        w = self.start_two_of_three(timeout="3s")
+        line = w.wait_for_line("new votes will soon be refused")
+        self.assertIn("configmap %s/%s holds %d of the 1048576 bytes" %
+                      (NS, CM, 940 * 1024 + len("archive") + len(KEY) +
+                       len("init")), line)
+        self.assertIn("docs/approvers.md, Capacity", line)
+        self.patch({ALICE: "approved"})
+        w.wait_for_line("1 of 2 approvals so far")
+        self.assertEqual(sum("soon be refused" in ln for ln in w.lines()), 1)
+
     def test_votes_present_at_start(self):
         self.patch({ALICE: "approved", BOB: "approved"})
         w = self.launch("--approvals", "2", "--approvers", APPROVERS,

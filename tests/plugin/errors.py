@@ -205,3 +205,23 @@ def error_kubectl_is_not_on_path():
     finally:
         shutil.rmtree(tmp)
     return expect(r, 1, [], err_has=["kubectl not found on PATH"])
+
+
+# ------------------------------------------------------------------ capacity
+@CASES.add("a nearly full ConfigMap: the vote that would not fit is refused before writing, with what to do")
+def nearly_full_configmap_refused_before_writing():
+    def nearly_full(s):
+        # final votes of earlier runs: just under 1 MiB
+        find(s, "ConfigMap", "approve-cm")["data"]["release-1-approval.zed_40example.com"] = "x" * (1048576 - 200)
+    r = run_plugin(["release-42", "-m", "LGTM " * 40], nearly_full)
+    p = expect(r, 1, err_has=["ConfigMap ci/approve-cm holds", "past the 1048576 bytes a ConfigMap may hold",
+                              "nothing written", "docs/approvers.md, Capacity"])
+    p += no_writes(r)
+    return p
+
+
+@CASES.add("a full ConfigMap refused by the API server (filled by another writer meanwhile): its message and a hint")
+def full_configmap_refused_by_the_server():
+    r = run_plugin(["release-42", "-m", "LGTM"], with_state(configmap_max=100))
+    return expect(r, 1, err_has=['The ConfigMap "approve-cm" is invalid: []: Too long: must have at most 1048576 bytes',
+                                 "hint: the ConfigMap is full (1 MiB)"])
