@@ -27,8 +27,10 @@ static bool snapshot_path(const char *dir, char *out, size_t outsz)
 	if (n <= 0)
 		return false;
 	target[n] = '\0';
-	if (strchr(target, '/') != NULL)
-		return false; /* not the kubelet's layout */
+	/* Not the kubelet's layout: ".." would list the volume's parent. */
+	if (strchr(target, '/') != NULL || strcmp(target, ".") == 0 ||
+	    strcmp(target, "..") == 0)
+		return false;
 	return snprintf(out, outsz, "%s/%s", dir, target) < (int)outsz;
 }
 

@@ -115,6 +115,19 @@ static void kubelet_snapshot(void **state)
 			    "run-1.alice=approved;run-1.bob=refused;");
 }
 
+/* A writer of an emptyDir points ..data at ".." to have votes read outside. */
+static void data_link_out_of_the_volume(void **state)
+{
+	char vol[128];
+	(void)state;
+	snprintf(vol, sizeof(vol), "%s/vol", dir);
+	assert_int_equal(mkdir(vol, 0755), 0);
+	put("run-1.alice", "approved"); /* beside the volume, not in it */
+	link_to("..", "vol/..data");
+	assert_true(snapshot_votes(vol, "run-1", record, NULL));
+	assert_string_equal(entries(), "");
+}
+
 static void unlisted(void **state)
 {
 	char gone[128];
@@ -135,6 +148,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(kubelet_snapshot, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(data_link_out_of_the_volume,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(unlisted, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
