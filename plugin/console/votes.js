@@ -81,10 +81,15 @@ const CTX_UID = '$(context.taskRun.uid)';
 // The key the step waits on, as it is substituted in the pod: the key
 // param, else the Task's default for it (status.taskSpec; this Task's is
 // the TaskRun's name and UID, so that a reused name meets none of its old
-// votes), else the TaskRun's name (a Task without a key default).
+// votes), else a step's --key in the resolved spec (a StepAction's, which
+// Tekton puts into status.taskSpec), else the TaskRun's name.
 export function runKey(tr) {
   const dflt = (tr.status?.taskSpec?.params || []).find((p) => p.name === 'key')?.default;
-  const key = param(tr, 'key') || (typeof dflt === 'string' ? dflt : '') || tr.metadata.name;
+  const stepKey = (tr.status?.taskSpec?.steps || []).flatMap((s) => {
+    const a = Array.isArray(s.args) ? s.args : [];
+    return a.slice(0, -1).map((x, i) => (x === '--key' ? a[i + 1] : null));
+  }).find((v) => typeof v === 'string' && !v.includes('$(params.'));
+  const key = param(tr, 'key') || (typeof dflt === 'string' ? dflt : '') || stepKey || tr.metadata.name;
   return key.split(CTX_NAME).join(tr.metadata.name).split(CTX_UID).join(tr.metadata.uid || '');
 }
 

@@ -578,6 +578,11 @@ test('the key as the plugin computes it: the Task\'s default with the run\'s nam
   assert.equal(runKey(tr), 'release-42-approval');
   tr.status.taskSpec = { params: [{ name: 'key', default: '$(context.taskRun.name)-$(context.taskRun.uid)' }] };
   assert.equal(runKey(tr), 'release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19');
+  // a StepAction's step, resolved into status.taskSpec: its --key
+  const sa = { metadata: tr.metadata, spec: {}, status: { taskSpec: { steps: [
+    { name: 'build', args: ['--key', '$(params.other)'] },
+    { name: 'approval', args: ['--dir', '/w', '--key', '$(context.taskRun.name)-$(context.taskRun.uid)', '--timeout'] }] } } };
+  assert.equal(runKey(sa), 'release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19');
   tr.spec.params = [{ name: 'key', value: '$(context.taskRun.uid)-x-$(context.taskRun.name)-$(context.taskRun.uid)' }];
   assert.equal(runKey(tr), '5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19-x-release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19');
 });

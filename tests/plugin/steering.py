@@ -154,6 +154,17 @@ def reused_run_name_old_votes_do_not_count():
     return p
 
 
+@CASES.add("a StepAction's key, from the step's --key in the resolved spec (status.taskSpec)")
+def stepaction_key_from_resolved_steps():
+    def setup(s):
+        tr = find(s, "TaskRun", "release-42-approval")
+        tr["status"]["taskSpec"] = {"steps": [
+            {"name": "build", "args": ["--key", "$(params.other)"]},
+            {"name": "approval", "args": ["--dir", "/w", "--key", "$(context.taskRun.name)-$(context.taskRun.uid)"]}]}
+    r = run_plugin(["release-42"], setup)
+    return expect(r, 0, out_has=[f"wrote release-42-approval-{UID42}.alice_40example.com to ConfigMap ci/approve-cm"])
+
+
 @CASES.add("the key param may hold the run's name and UID in any order; both are put in")
 def key_param_context_variables():
     def setup(s):
