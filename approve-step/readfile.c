@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,10 +68,17 @@ static void read_all(int fd, struct content *out)
 
 /*
  * Without openat2 (a kernel before 5.6, or a seccomp filter that refuses
- * it), only the kubelet's own layout is followed: KEY -> ..data/KEY, with
- * ..data -> a snapshot directory named without a '/'. Any other link is
- * not followed.
+ * it), only links that plainly stay in dir are followed: the kubelet's
+ * KEY -> ..data/KEY with ..data -> a snapshot directory named without a
+ * '/', and a link to a sibling, KEY -> NAME, opened without following
+ * NAME in turn. Any other link is not followed.
  */
+static bool plain_name(const char *s)
+{
+	return *s != '\0' && strchr(s, '/') == NULL && strcmp(s, ".") != 0 &&
+	       strcmp(s, "..") != 0;
+}
+
 static int open_kubelet_layout(int dir_fd, const char *name)
 {
 	char link[NAME_MAX + 16], want[NAME_MAX + 16], path[2 * NAME_MAX + 2];
@@ -79,13 +87,19 @@ static int open_kubelet_layout(int dir_fd, const char *name)
 
 	if (fd >= 0 || errno != ELOOP)
 		return fd;
-	snprintf(want, sizeof(want), "..data/%s", name);
 	n = readlinkat(dir_fd, name, link, sizeof(link) - 1);
-	if (n < 0 || (link[n] = '\0', strcmp(link, want) != 0))
+	if (n <= 0)
+		return errno = EXDEV, -1;
+	link[n] = '\0';
+	if (plain_name(link)) {
+		fd = openat(dir_fd, link, OPEN_FLAGS | O_NOFOLLOW);
+		return fd < 0 && errno == ELOOP ? (errno = EXDEV, -1) : fd;
+	}
+	snprintf(want, sizeof(want), "..data/%s", name);
+	if (strcmp(link, want) != 0)
 		return errno = EXDEV, -1;
 	n = readlinkat(dir_fd, "..data", link, NAME_MAX);
-	if (n <= 0 || (link[n] = '\0', strchr(link, '/') != NULL) ||
-	    strcmp(link, "..") == 0 || strcmp(link, ".") == 0)
+	if (n <= 0 || (link[n] = '\0', !plain_name(link)))
 		return errno = EXDEV, -1;
 	snprintf(path, sizeof(path), "%s/%s", link, name);
 	return openat(dir_fd, path, OPEN_FLAGS | O_NOFOLLOW);
