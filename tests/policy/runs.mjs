@@ -1,0 +1,172 @@
+// policy/approve-step-runs.yaml against the example's PipelineRuns and
+// TaskRuns (run by test.mjs).
+
+import { join } from "node:path";
+import { admit, loadBinding, loadPolicy } from "./vap.mjs";
+import { ALLOWED_IDENTS, check, checkSubset, configMap, ex, gate, root } from "./kit.mjs";
+import { pipelineRun, prRequest } from "./examples.mjs";
+
+// ---------------------------------------------------------------------------
+// 8. policy/approve-step-runs.yaml: who must approve and how many is not the
+// requester's choice. Each attack a requester can make with a PipelineRun or
+// a TaskRun, against the example's settings (examples/quorum/gate-params.yaml).
+const RUNS_POLICY = process.env.RUNS_POLICY_FILE || join(root, "policy", "approve-step-runs.yaml");
+const runsPolicy = loadPolicy(RUNS_POLICY);
+const runsBinding = loadBinding(join(root, "examples", "quorum", "runs-binding.yaml"));
+const [gateParams] = ex("gate-params.yaml");
+const RUNS_IDENTS = new Set([...ALLOWED_IDENTS, "params"]);
+checkSubset("runs policy subset", runsPolicy, RUNS_IDENTS);
+const CONTROLLER = "system:serviceaccount:tekton-pipelines:tekton-pipelines-controller";
+const [examplePipelineRun] = ex("pipelinerun.yaml");
+const clone = (o) => JSON.parse(JSON.stringify(o));
+// The example's PipelineRun, named, changed by fn.
+function gatedRun(fn = () => {}) {
+  const pr = clone(examplePipelineRun);
+  pr.metadata.name = "release-x7k2p";
+  fn(pr.spec, pr);
+  return pr;
+}
+function taskRun(fn = () => {}) {
+  const tr = {
+    apiVersion: "tekton.dev/v1",
+    kind: "TaskRun",
+    metadata: { name: "release-x7k2p-approval", namespace: "approve-quorum",
+      labels: { "tekton.dev/pipelineRun": "release-x7k2p", "tekton.dev/pipelineTask": "approval" } },
+    spec: {
+      taskRef: { name: "approve-step" },
+      serviceAccountName: "release-pipeline",
+      params: [{ name: "approvals", value: "2" }, { name: "approvers", value: "alice@example.com,bob@example.com,carol@example.com" },
+        { name: "requester", value: "dave@example.com" }],
+      workspaces: [{ name: "data", configMap: { name: "release-approvals" } }],
+    },
+  };
+  fn(tr.spec, tr);
+  return tr;
+}
+function runRequest(op, user, oldObj, newObj) {
+  const r = prRequest(op, user, oldObj, newObj);
+  if ((newObj || oldObj).kind === "TaskRun") {
+    r.kind = { group: "tekton.dev", version: "v1", kind: "TaskRun" };
+    r.resource = { group: "tekton.dev", version: "v1", resource: "taskruns" };
+  }
+  return r;
+}
+const DAVE = "dave@example.com";
+const otherVotes = { name: "approvals", configMap: { name: "release-approvals",
+  items: [{ key: "release-old-approval.alice_40example.com", path: "release-x7k2p-approval.alice_40example.com" },
+    { key: "release-old-approval.bob_40example.com", path: "release-x7k2p-approval.bob_40example.com" }] } };
+for (const [name, request, want, msg] of [
+  ["runs: the example's run, as the requester starts it", runRequest("CREATE", DAVE, null, gatedRun()), true],
+  ["runs: Tekton creates the gate's TaskRun", runRequest("CREATE", CONTROLLER, null, taskRun()), true],
+  ["runs: cancelling a gated run (UPDATE, same spec)", runRequest("UPDATE", "alice@example.com", gatedRun(),
+    gatedRun((s) => { s.status = "Cancelled"; })), true],
+  ["runs: a run of another Pipeline, with no gate and another ServiceAccount, is not concerned",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.pipelineRef.name = "lint"; s.workspaces = []; delete s.taskRunTemplate; })), true],
+  // the requester's attacks
+  ["runs: items map other runs' old votes onto this run's keys",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.workspaces = [otherVotes]; })), false, "to the whole ConfigMap release-approvals"],
+  ["runs: a subPath of the ConfigMap",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.workspaces[0].subPath = "old"; })), false, "no items, no subPath"],
+  ["runs: an optional ConfigMap (missing = an empty, writable-by-none volume)",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.workspaces[0].configMap.optional = true; })), false, "not optional"],
+  ["runs: a PVC holding forged vote files",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.workspaces = [{ name: "approvals", persistentVolumeClaim: { claimName: "mine" } }]; })),
+    false, "to the whole ConfigMap"],
+  ["runs: a Secret in place of the ConfigMap",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.workspaces = [{ name: "approvals", secret: { secretName: "mine" } }]; })),
+    false, "to the whole ConfigMap"],
+  ["runs: a projected volume in place of the ConfigMap",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => {
+      s.workspaces = [{ name: "approvals", projected: { sources: [{ configMap: { name: "release-approvals" } }] } }];
+    })), false, "to the whole ConfigMap"],
+  ["runs: another ConfigMap, unlabelled, of the requester's making",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.workspaces[0].configMap.name = "my-approvals"; })), false, "to the whole ConfigMap"],
+  ["runs: the gate workspace bound twice",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.workspaces.push(clone(s.workspaces[0])); })), false, "to the whole ConfigMap"],
+  ["runs: no gate workspace at all",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.workspaces = []; })), false, "to the whole ConfigMap"],
+  ["runs: approvers of the requester's choosing",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.params.push({ name: "approvers", value: "eve@example.com" }); })), false,
+    "may not pass the params"],
+  ["runs: approvals 1",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.params.push({ name: "approvals", value: "1" }); })), false, "may not pass"],
+  ["runs: bindings-pinned true, to have planted vote files counted",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.params.push({ name: "bindings-pinned", value: "true" }); })), false, "may not pass"],
+  ["runs: api off, to keep votes from being read through the API",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.params.push({ name: "api", value: "off" }); })), false, "may not pass"],
+  ["runs: on-timeout approve",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.params.push({ name: "on-timeout", value: "approve" }); })), false, "may not pass"],
+  ["runs: an inline pipelineSpec",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { delete s.pipelineRef; s.pipelineSpec = { tasks: [] }; })), false,
+    "reference one of the Pipelines release-with-quorum by name"],
+  ["runs: the allowed name plus a pipelineSpec",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.pipelineSpec = { tasks: [] }; })), false, "no pipelineSpec"],
+  ["runs: a git resolver the requester controls",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => {
+      s.pipelineRef = { resolver: "git", params: [{ name: "url", value: "https://example.com/dave/evil" }, { name: "pathInRepo", value: "p.yaml" }] };
+    })), false, "no resolver"],
+  ["runs: the allowed name with a resolver",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.pipelineRef.resolver = "bundles"; })), false, "no resolver"],
+  ["runs: another Pipeline run as the gate's ServiceAccount",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.pipelineRef.name = "deploy-now"; s.workspaces = []; })), false,
+    "reference one of the Pipelines"],
+  ["runs: the gated Pipeline as another ServiceAccount",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.taskRunTemplate.serviceAccountName = "configmap-editor"; })), false,
+    "as the ServiceAccount release-pipeline"],
+  ["runs: the gated Pipeline as the default ServiceAccount",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { delete s.taskRunTemplate; })), false, "as the ServiceAccount release-pipeline"],
+  ["runs: taskRunSpecs give the gate's task another ServiceAccount",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.taskRunSpecs = [{ pipelineTaskName: "approval", serviceAccountName: "other" }]; })),
+    false, "taskRunSpecs may not change it"],
+  ["runs: v1beta1 taskRunSpecs with taskServiceAccountName",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.taskRunSpecs = [{ pipelineTaskName: "approval", taskServiceAccountName: "other" }]; })),
+    false, "taskRunSpecs may not change it"],
+  ["runs: a v1beta1 PipelineRun names its ServiceAccount in spec.serviceAccountName",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { delete s.taskRunTemplate; s.serviceAccountName = "release-pipeline"; })), true],
+  ["runs: changing the binding afterwards (UPDATE)",
+    runRequest("UPDATE", DAVE, gatedRun(), gatedRun((s) => { s.workspaces = [otherVotes]; })), false, "to the whole ConfigMap"],
+  ["runs: the requester starts the gate's TaskRun directly, with their own bindings",
+    runRequest("CREATE", DAVE, null, taskRun((s) => { s.workspaces = [otherVotes]; s.workspaces[0].name = "data"; })), false,
+    "only Tekton (" + CONTROLLER + ") creates a TaskRun"],
+  ["runs: a TaskRun as the gate's ServiceAccount, by a user",
+    runRequest("CREATE", DAVE, null, taskRun((s) => { s.workspaces = []; })), false, "only Tekton"],
+  ["runs: a TaskRun binding the gate ConfigMap, as another ServiceAccount, by a user",
+    runRequest("CREATE", DAVE, null, taskRun((s) => { s.serviceAccountName = "default"; })), false, "only Tekton"],
+]) {
+  check(`case: ${name}`, () => {
+    const r = admit(runsPolicy, runsBinding, request, { "kubernetes.io/metadata.name": "approve-quorum" }, gateParams);
+    if (r.errors.length) return `errors: ${r.errors.join("; ")}`;
+    if (r.allowed !== want) return `allowed=${r.allowed} (${r.message}), want ${want}`;
+    if (msg && !r.message.includes(msg)) return `message ${JSON.stringify(r.message)} lacks ${JSON.stringify(msg)}`;
+  });
+}
+check("runs: without its parameter ConfigMap, the binding denies every run (fail closed)", () => {
+  const r = admit(runsPolicy, runsBinding, runRequest("CREATE", DAVE, null, gatedRun()), { "kubernetes.io/metadata.name": "approve-quorum" }, null);
+  if (r.allowed) return "allowed without params";
+});
+check("runs: a parameter ConfigMap missing a key denies (an error, failurePolicy Fail)", () => {
+  const partial = clone(gateParams);
+  delete partial.data.serviceAccount;
+  const r = admit(runsPolicy, runsBinding, runRequest("CREATE", DAVE, null, gatedRun()), { "kubernetes.io/metadata.name": "approve-quorum" }, partial);
+  if (r.allowed) return "allowed with a partial parameter ConfigMap";
+});
+check("runs: the binding applies in approve-quorum only", () => {
+  const r = admit(runsPolicy, runsBinding, runRequest("CREATE", DAVE, null, gatedRun((s) => { s.workspaces = [otherVotes]; })),
+    { "kubernetes.io/metadata.name": "other" }, gateParams);
+  if (r.matched) return "applied in namespace other";
+});
+check("runs: the example's settings agree with its Pipeline, PipelineRun and RBAC", () => {
+  const [pipeline] = ex("pipeline.yaml");
+  const d = gateParams.data;
+  const problems = [];
+  if (!d.pipelines.split(",").includes(pipeline.metadata.name)) problems.push(`pipelines lacks ${pipeline.metadata.name}`);
+  if (!pipeline.spec.workspaces.some((w) => w.name === d.workspace)) problems.push(`the Pipeline has no workspace ${d.workspace}`);
+  const [cm] = ex("configmap.yaml");
+  if (cm.metadata.name !== d.configMap) problems.push(`configMap ${d.configMap} is not the example's ${cm.metadata.name}`);
+  for (const p of pipeline.spec.params) if (d.lockedParams.split(",").includes(p.name)) problems.push(`the Pipeline's own param ${p.name} is locked`);
+  if (examplePipelineRun.spec.taskRunTemplate?.serviceAccountName !== d.serviceAccount) problems.push("the PipelineRun does not run as serviceAccount");
+  const rbac = ex("rbac.yaml");
+  if (!rbac.some((o) => o.kind === "ServiceAccount" && o.metadata.name === d.serviceAccount)) problems.push(`rbac.yaml creates no ServiceAccount ${d.serviceAccount}`);
+  if (runsBinding.spec.paramRef.name !== gateParams.metadata.name) problems.push("the binding's paramRef is not gate-params.yaml");
+  return problems.length ? problems.join("; ") : undefined;
+});
