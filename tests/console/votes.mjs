@@ -1,0 +1,197 @@
+// Cases of the console's votes: who may vote, what a vote writes, and what
+// the page says when the cluster refuses it.
+
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { NOW_S, voteValue, info, fake, cm, ui, stop, run, request, open, card, text, until, test } from './kit.mjs';
+
+test('who you are, the waiting list and its details', async () => {
+  const u = await ui('alice');
+  const page = await open(u);
+  assert.match(await text(page.locator('#who')), /^You are alice@example\.com \(groups: release-approvers\), in namespace ci\.$/);
+  assert.equal(await page.locator('#waiting-count').textContent(), '2');
+  const r42 = card(page, 'release-42');
+  await r42.locator('.progress').waitFor();
+  const t = await text(r42);
+  for (const want of ['Namespace ci', 'Requested by dave@example.com', 'Waiting since 1 Oct 2024, 09:05 (1 h 7 min ago)',
+    'Time left 22 h 53 min (then refused)',
+    'Needs 2 approvals from alice@example.com, bob@example.com, carol@example.com, not dave@example.com (the requester)',
+    'Votes go to ConfigMap ci/approve-cm, key release-42-approval.NAME',
+    '0 of 2 approvals; still needed: 2 more from alice@example.com, bob@example.com, carol@example.com.']) {
+    assert.ok(t.includes(want), `release-42 card lacks "${want}": ${t}`);
+  }
+  await r42.getByText('TaskRun and parameters').click();
+  assert.ok((await text(r42.locator('.params'))).includes('TaskRun release-42-approval Pod release-42-approval-pod timeout 24h configmap approve-cm approvals 2'));
+  const h7 = await text(card(page, 'hotfix-7'));
+  assert.ok(h7.includes('Time left 1 h 23 min (then refused)'), h7);
+  assert.ok(h7.includes('1 of 2 approvals (carol@example.com); still needed: 1 more from anyone but dave@example.com.'), h7);
+  assert.ok(h7.includes('carol@example.com approved: Checked the diff; LGTM'), h7);
+  assert.ok(h7.includes('dave@example.com approved: my own fix, looks fine (not counted: the requester)'), h7);
+  // the finished run: its outcome, under Decided; the build TaskRun: not an approval
+  const decided = await text(page.locator('#decided'));
+  assert.ok(decided.includes('Approved by alice@example.com, bob@example.com'), decided);
+  assert.equal(await page.getByRole('article').count(), 3);
+  assert.equal(await card(page, 'release-42').getByRole('button', { name: 'Approve' }).count(), 1);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+  await stop(u);
+});
+
+const COMMENT = 'Ship it — "v1.2" \\ checked\tby QA\nsecond line <b>bold</b>';
+
+test('approve with a comment writes the vote as kubectl approve does, nudges the pod, shows 1 of 2', async () => {
+  await fake('reset');
+  const u = await ui('alice');
+  const page = await open(u);
+  const r42 = card(page, 'release-42');
+  await r42.getByLabel('Comment').fill(COMMENT);
+  await r42.getByRole('button', { name: 'Approve' }).click();
+  const confirm = r42.getByRole('group', { name: 'Confirm your vote' });
+  assert.equal(await text(confirm.locator('p')),
+    'Approve release-42 as alice@example.com? This writes release-42-approval.alice_40example.com to ConfigMap ci/approve-cm. A vote is final.');
+  await confirm.getByRole('button', { name: 'Yes, approve' }).click();
+  await r42.locator('.note.ok').waitFor();
+  assert.equal(await text(r42.locator('.note')), 'You approved as alice@example.com: wrote release-42-approval.alice_40example.com to ConfigMap ci/approve-cm. Nudged pod ci/release-42-approval-pod: the step sees your vote within seconds.');
+  const data = await cm();
+  assert.equal(data['release-42-approval.alice_40example.com'], voteValue('approved', COMMENT));
+  const pod = await fake('get', { resource: 'pods', ns: 'ci', name: 'release-42-approval-pod' });
+  assert.equal(pod.metadata.annotations['approve-step/nudge'], NOW_S);
+  assert.equal(pod.metadata.annotations['tekton.dev/ready'], 'READY'); // a merge, not a replace
+  await until('the tally', async () => (await text(r42)).includes('1 of 2 approvals (alice@example.com); still needed: 1 more from bob@example.com, carol@example.com.'));
+  assert.ok((await text(r42)).includes('You already voted: approved. A vote is final.'));
+  assert.equal(await r42.getByRole('button', { name: 'Approve' }).count(), 0);
+  const mine = r42.locator('.vote-list li', { hasText: 'alice@example.com' });
+  assert.equal(await mine.locator('q').textContent(), COMMENT);
+  // the same vote by the plugin, as bob, through the real kubectl: the same bytes
+  if (spawnSync('kubectl', ['auth', 'whoami', '--help']).status === 0) {
+    const r = run(['release-42', '-m', COMMENT, '--yes', `--kubeconfig=${info.kubeconfig}`, '--context=bob']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((await cm())['release-42-approval.bob_40example.com'], data['release-42-approval.alice_40example.com']);
+    const patches = (await fake('requests')).filter((q) => q.method === 'PATCH' && q.path.endsWith('/configmaps/approve-cm'));
+    assert.equal(patches.length, 2);
+    assert.deepEqual(JSON.parse(patches[0].body), JSON.parse(patches[1].body.replace('bob_40', 'alice_40')));
+  } else {
+    console.log('  note: this kubectl has no "auth whoami" (1.28+): bob votes through the fake, not the plugin');
+    await fake('patch', { resource: 'configmaps', ns: 'ci', name: 'approve-cm',
+      patch: { data: { 'release-42-approval.bob_40example.com': voteValue('approved', COMMENT) } } });
+  }
+  // bob's vote reaches the page without a reload (the ConfigMap is re-read)
+  await until('2 of 2', async () => (await text(r42)).includes('Approved by alice@example.com, bob@example.com (2 of 2).'));
+  assert.deepEqual(page.errors, []);
+  await page.close();
+  await stop(u);
+});
+
+test('a single plain decision in an unlabelled ConfigMap: the warning, and the plugin\'s plain value', async () => {
+  await fake('reset');
+  const u = await ui('alice', '-n', 'plain');
+  const page = await open(u);
+  const d = card(page, 'deploy-approval-x7k2p');
+  await d.locator('.progress').waitFor();
+  const t = await text(d);
+  for (const want of ['ConfigMap plain/approvals is not labelled approve-step/gate=true: the admission policy does not protect its votes.',
+    'No decision yet (key deploy-approval-x7k2p): one approval or refusal decides.', 'Time left 38 min (then approved)',
+    'Needs one decision (no quorum)', 'Votes go to ConfigMap plain/approvals, key deploy-approval-x7k2p']) {
+    assert.ok(t.includes(want), `lacks "${want}": ${t}`);
+  }
+  await d.getByLabel('Comment').fill('go');
+  await d.getByRole('button', { name: 'Approve' }).click();
+  await d.getByRole('button', { name: 'Yes, approve' }).click();
+  await d.locator('.note.ok').waitFor();
+  assert.equal((await cm('plain', 'approvals'))['deploy-approval-x7k2p'], '{"decision":"approved","approver":"alice@example.com","comment":"go"}');
+  await until('the decision', async () => (await text(d)).includes('Decision: approved (key deploy-approval-x7k2p).'));
+  assert.ok((await text(d)).includes('You already voted: approved. A vote is final.'));
+  await page.close();
+  await stop(u);
+});
+
+test('refuse writes a refusal and the run shows refused', async () => {
+  await fake('reset');
+  const u = await ui('bob');
+  const page = await open(u);
+  const h7 = card(page, 'hotfix-7');
+  await h7.getByLabel('Comment').fill('not on a Friday');
+  await h7.getByRole('button', { name: 'Refuse' }).click();
+  await h7.getByRole('button', { name: 'Yes, refuse' }).click();
+  await h7.locator('.note.ok').waitFor();
+  assert.equal((await cm())['hotfix-7-approval.bob_40example.com'], voteValue('refused', 'not on a Friday'));
+  await until('refused', async () => (await text(h7)).includes('Refused by bob@example.com.'));
+  const pod = await fake('get', { resource: 'pods', ns: 'ci', name: 'hotfix-7-approval-pod' });
+  assert.equal(pod.metadata.annotations['approve-step/nudge'], NOW_S);
+  await page.close();
+  await stop(u);
+});
+
+test('the requester and a non-approver are told why they cannot vote', async () => {
+  await fake('reset');
+  const dave = await ui('dave');
+  let page = await open(dave);
+  let r42 = card(page, 'release-42');
+  await r42.locator('.why').waitFor();
+  assert.equal(await text(r42.locator('.why')), 'You (dave@example.com) requested this run: your vote would not count.');
+  assert.equal(await r42.getByRole('button').count(), 0);
+  assert.equal(await text(card(page, 'hotfix-7').locator('.why')), 'You (dave@example.com) requested this run: your vote would not count.');
+  await page.close();
+  await stop(dave);
+  const erin = await ui('erin');
+  page = await open(erin);
+  r42 = card(page, 'release-42');
+  await r42.locator('.why').waitFor();
+  assert.equal(await text(r42.locator('.why')),
+    'You (erin@example.com) are not among the approvers (alice@example.com, bob@example.com, carol@example.com): your vote would not count.');
+  assert.equal(await r42.getByRole('button', { name: 'Approve' }).count(), 0);
+  // hotfix-7 names no approvers: erin may vote there
+  assert.equal(await card(page, 'hotfix-7').getByRole('button', { name: 'Approve' }).count(), 1);
+  await page.close();
+  await stop(erin);
+  const carol = await ui('carol');
+  page = await open(carol);
+  await card(page, 'hotfix-7').locator('.why').waitFor();
+  assert.equal(await text(card(page, 'hotfix-7').locator('.why')), 'You already voted: approved. A vote is final.');
+  await page.close();
+  await stop(carol);
+});
+
+test('a 403 names the permission to ask for; nothing is written', async () => {
+  await fake('reset');
+  const u = await ui('alice');
+  const page = await open(u);
+  await fake('fail', { method: 'PATCH', path: '/configmaps/approve-cm$', status: 403,
+    message: 'configmaps "approve-cm" is forbidden: User "alice@example.com" cannot patch resource "configmaps" in API group "" in the namespace "ci"' });
+  const r42 = card(page, 'release-42');
+  await r42.getByRole('button', { name: 'Approve' }).click();
+  await r42.getByRole('button', { name: 'Yes, approve' }).click();
+  await r42.locator('.note.error').waitFor();
+  assert.equal(await text(r42.locator('.note')), 'You may not write your vote release-42-approval.alice_40example.com to ConfigMap ci/approve-cm (403 Forbidden: configmaps "approve-cm" is forbidden: User "alice@example.com" cannot patch resource "configmaps" in API group "" in the namespace "ci"). Ask your namespace admin for the approver Role (patch on configmaps named approve-cm in ci), as in examples/quorum/rbac.yaml.');
+  assert.equal((await cm())['release-42-approval.alice_40example.com'], undefined);
+  // the buttons are back: the vote can be tried again
+  await until('the buttons back', async () => (await r42.getByRole('button', { name: 'Approve', exact: true }).count()) === 1);
+  await page.close();
+  await stop(u);
+  // a user without any Role: the list itself is refused
+  const f = await ui('frank');
+  const p2 = await open(f, { waitLive: false });
+  await p2.locator('#banner .error').waitFor();
+  assert.equal(await text(p2.locator('#banner')), 'You may not read the TaskRuns in namespace ci (403 Forbidden: taskruns is forbidden: User "frank@example.com" cannot list resource "taskruns" in API group "" in the namespace "ci"). Ask your namespace admin for the approver Role (get, list and watch on taskruns.tekton.dev in ci), as in examples/quorum/rbac.yaml.');
+  await p2.close();
+  await stop(f);
+});
+
+test('the admission policy\'s denial is shown in its own words', async () => {
+  await fake('reset');
+  const u = await ui('alice');
+  const page = await open(u);
+  const msg = 'approve-step: vote release-42-approval.alice_40example.com already holds a decision and cannot be changed or removed: a decision is final';
+  await fake('fail', { method: 'PATCH', path: '/configmaps/approve-cm$', status: 403,
+    message: `configmaps "approve-cm" is forbidden: ValidatingAdmissionPolicy 'approve-step-votes' with binding 'approve-step-votes-binding' denied request: ${msg}` });
+  const r42 = card(page, 'release-42');
+  await r42.getByRole('button', { name: 'Refuse' }).click();
+  await r42.getByRole('button', { name: 'Yes, refuse' }).click();
+  await r42.locator('.note.error').waitFor();
+  assert.equal(await text(r42.locator('.note')), `The approve-step admission policy refused to write your vote release-42-approval.alice_40example.com to ConfigMap ci/approve-cm: ${msg}`);
+  // and the policy itself (the fake's model of it) let every vote above through
+  assert.ok((await fake('admission')).every(([, , m]) => m === null));
+  await page.close();
+  await stop(u);
+});
