@@ -43,6 +43,7 @@ ROOT = os.path.dirname(BENCH)
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 import fakeapi  # noqa: E402
+from probes import proc_cpu_ns, proc_pss_kib, proc_state, proc_status  # noqa: E402
 
 NS, CM, KEY = "bench", "approvals", "status"
 NEEDLE = '"status":"approved"'   # what the floor waits for in the stream
@@ -77,47 +78,11 @@ def build_api_floor(out):
                         f" see {log}")
 
 
-def proc_status(pid):
-    out = {}
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                k, _, v = line.partition(":")
-                out[k] = v.split()[0] if v.split() else ""
-    except OSError:
-        return None
-    return out
-
-
-def proc_pss_kib(pid):
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def proc_cpu_ns(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    tick = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) * 1e9 / tick
-
-
 def wait_asleep(pid, timeout_s=2.0):
+    """Until the process sleeps (or is gone), at most timeout_s."""
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                if f.read().rsplit(")", 1)[1].split()[0] == "S":
-                    return
-        except OSError:
+        if proc_state(pid) in (None, "S"):
             return
         time.sleep(0.002)
 
@@ -254,14 +219,10 @@ class APIBench:
         cpu1, t1 = proc_cpu_ns(p.pid), time.monotonic()
         pss = proc_pss_kib(p.pid)
         per_min = 60.0 / (t1 - t0)
-
-        def ctx(s):
-            return (int(s["voluntary_ctxt_switches"])
-                    + int(s["nonvoluntary_ctxt_switches"]))
         res = {"window_s": t1 - t0,
-               "wakeups_per_min": (ctx(after) - ctx(before)) * per_min,
+               "wakeups_per_min": (after["ctx"] - before["ctx"]) * per_min,
                "cpu_ms_per_min": (cpu1 - cpu0) / 1e6 * per_min,
-               "rss_kib": int(after["VmRSS"]), "hwm_kib": int(after["VmHWM"]),
+               "rss_kib": after["VmRSS"], "hwm_kib": after["VmHWM"],
                "pss_kib": pss,
                "watches_opened": len(self.api.requests_of("watch"))}
         self.api.patch_data(NS, CM, {KEY: "approved"})

@@ -135,6 +135,18 @@ class APITest(WaiterTest):
         self.waiters.append(w)
         return w
 
+    def launch_by_service_variables(self, host):
+        """approve-step without --api-server, the pod's
+        KUBERNETES_SERVICE_HOST (host) and _PORT naming the fake; returns
+        its "through the API at" line."""
+        env = {"KUBERNETES_SERVICE_HOST": host,
+               "KUBERNETES_SERVICE_PORT": str(self.api.port)}
+        args = [a for a in self.argv() if a not in ("--api-server",
+                                                    self.api.url)]
+        w = Waiter(*args, results_dir=self.results, env=env)
+        self.waiters.append(w)
+        return w.wait_for_line(ESTABLISHED)
+
     def established(self, w, timeout=5.0):
         """The watch is open (log line and the fake agree)."""
         line = w.wait_for_line(ESTABLISHED, timeout)

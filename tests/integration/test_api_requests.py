@@ -75,14 +75,8 @@ class Requests(APITest):
                          "/api/v1/namespaces/prod/configmaps")
 
     def test_server_from_the_service_variables(self):
-        env = {"KUBERNETES_SERVICE_HOST": "127.0.0.1",
-               "KUBERNETES_SERVICE_PORT": str(self.api.port)}
-        args = [a for a in self.argv() if a not in ("--api-server",
-                                                    self.api.url)]
-        w = Waiter(*args, results_dir=self.results, env=env)
-        self.waiters.append(w)
         self.assertIn(f"through the API at {self.api.url}",
-                      w.wait_for_line(ESTABLISHED))
+                      self.launch_by_service_variables("127.0.0.1"))
 
     def test_api_off_touches_no_network(self):
         for mode in (["--api", "off"], []):

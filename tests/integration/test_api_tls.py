@@ -8,10 +8,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 
 import fakeapi  # noqa: E402
-from api_kit import (CM, ESTABLISHED, KEY, NS, USER, APITest, certs,  # noqa: E402
+from api_kit import (CM, KEY, NS, USER, APITest, certs,  # noqa: E402
                      server_cert)
 from cases import main  # noqa: E402
-from proc import Waiter  # noqa: E402
 
 
 class Certificates(APITest):
@@ -82,14 +81,8 @@ class IPv6Host(Certificates):
         self.accepted()
 
     def test_bare_ipv6_service_variable(self):
-        env = {"KUBERNETES_SERVICE_HOST": "::1",
-               "KUBERNETES_SERVICE_PORT": str(self.api.port)}
-        args = [a for a in self.argv() if a not in ("--api-server",
-                                                    self.api.url)]
-        w = Waiter(*args, results_dir=self.results, env=env)
-        self.waiters.append(w)
         self.assertIn(f"through the API at https://[::1]:{self.api.port}",
-                      w.wait_for_line(ESTABLISHED))
+                      self.launch_by_service_variables("::1"))
 
 
 class Bundle(Certificates):

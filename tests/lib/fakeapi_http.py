@@ -125,29 +125,25 @@ def http_date():
     return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())
 
 
+def _quietly(call, *args):
+    """call(*args), where an OSError only means the peer went first."""
+    try:
+        call(*args)
+    except OSError:
+        pass
+
+
 def close_graceful(sock):
     """Close with FIN after what was written (a graceful end)."""
-    try:
-        sock.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
-    try:
-        sock.close()
-    except OSError:
-        pass
+    _quietly(sock.shutdown, socket.SHUT_WR)
+    _quietly(sock.close)
 
 
 def close_hard(sock):
     """Close with RST, so a peer blocked on it wakes at once."""
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                        b"\x01\x00\x00\x00\x00\x00\x00\x00")
-    except OSError:
-        pass
-    try:
-        sock.close()
-    except OSError:
-        pass
+    _quietly(sock.setsockopt, socket.SOL_SOCKET, socket.SO_LINGER,
+             b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    _quietly(sock.close)
 
 
 def parse_path(path):

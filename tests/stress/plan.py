@@ -352,7 +352,31 @@ class Plan:
         return ("same", None, None, pause)
 
 
-class Volume:
+def _if_there(call, path, *args):
+    """call(path, *args), unless the file is gone (a step removed it)."""
+    try:
+        call(path, *args)
+    except FileNotFoundError:
+        pass
+
+
+class Steps:
+    """Plays a plan's steps: the pause, then set (write) or the step_OP
+    method of the writer; an op it has no method for writes nothing."""
+
+    def apply(self, step):
+        op, key, value, pause = step
+        if pause:
+            time.sleep(pause)
+        if op == "set":
+            self.write(key, value)
+            return
+        method = getattr(self, "step_" + op, None)
+        if method:
+            method(key)
+
+
+class Volume(Steps):
     """The sequence's directory, written in its style."""
 
     def __init__(self, path, plan):
@@ -395,32 +419,21 @@ class Volume:
             for key, value in pairs:
                 self.write(key, value)
 
-    def apply(self, step):
-        op, key, value, pause = step
-        if pause:
-            time.sleep(pause)
-        if op == "set":
-            self.write(key, value)
-        elif op == "remove":
-            if self.plan.style == "kubelet":
-                self.kubelet.patch({}, remove=[key])
-            else:
-                try:
-                    os.unlink(os.path.join(self.path, key))
-                except FileNotFoundError:
-                    pass
-        elif op == "touch":
-            if self.plan.style == "kubelet":
-                self.kubelet.update(self.kubelet.current())
-            else:
-                try:
-                    os.chmod(os.path.join(self.path, key), 0o644)
-                except FileNotFoundError:
-                    pass
-        elif op == "same":
-            if self.plan.style == "kubelet":
-                self.kubelet.update(self.kubelet.current())
+    def step_remove(self, key):
+        if self.plan.style == "kubelet":
+            self.kubelet.patch({}, remove=[key])
+        else:
+            _if_there(os.unlink, os.path.join(self.path, key))
 
+    def step_touch(self, key):
+        if self.plan.style == "kubelet":
+            self.kubelet.update(self.kubelet.current())
+        else:
+            _if_there(os.chmod, os.path.join(self.path, key), 0o644)
+
+    def step_same(self, key):
+        if self.plan.style == "kubelet":
+            self.kubelet.update(self.kubelet.current())
 
 def api_text(value):
     """A value for ConfigMap data (text): bytes decoded; if that made a
@@ -441,7 +454,7 @@ def api_step(step):
     return ("api", "bookmark" if op == "touch" else "same", None, pause)
 
 
-class APIVolume:
+class APIVolume(Steps):
     """The sequence's ConfigMap in the fake API server (and, mirrored, in a
     kubelet-style volume that shows the same updates at once, as after a
     nudge)."""
@@ -475,16 +488,11 @@ class APIVolume:
     def write(self, key, value):
         self.write_all([(key, value)])
 
-    def apply(self, step):
-        op, key, value, pause = step
-        if pause:
-            time.sleep(pause)
-        if op == "set":
-            self.write(key, value)
-        elif op == "remove":
-            self.write(key, None)
-        elif op == "api":
-            self.disrupt(key)
+    def step_remove(self, key):
+        self.write(key, None)
+
+    def step_api(self, what):
+        self.disrupt(what)
 
     def disrupt(self, what):
         api, mine = self.api, self.mine

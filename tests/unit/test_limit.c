@@ -54,23 +54,30 @@ static void sysctl(const char *path, char *out, size_t outsz)
 	fclose(f);
 }
 
+/* An inotify limit as the log shows it: its name, its sysctl with the
+ * value now, and the sysctl command that raises it. */
+static void assert_inotify_described(enum limit_kind kind, const char *label,
+				     const char *name)
+{
+	char what[256], fix[256], path[128], value[32], expected[160];
+
+	snprintf(path, sizeof(path), "/proc/sys/fs/inotify/%s", name);
+	sysctl(path, value, sizeof(value));
+	limit_describe(kind, what, sizeof(what), fix, sizeof(fix));
+	snprintf(expected, sizeof(expected), "inotify %s (fs.inotify.%s = %s",
+		 label, name, value);
+	assert_non_null(strstr(what, expected));
+	snprintf(expected, sizeof(expected), "sysctl -w fs.inotify.%s=", name);
+	assert_non_null(strstr(fix, expected));
+}
+
 static void described_with_values_and_fix(void **state)
 {
-	char what[256], fix[256], value[32], expected[128];
+	char what[256], fix[256];
 	(void)state;
-	sysctl("/proc/sys/fs/inotify/max_user_instances", value, sizeof(value));
-	limit_describe(LIMIT_INSTANCES, what, sizeof(what), fix, sizeof(fix));
-	snprintf(expected, sizeof(expected),
-		 "inotify instances (fs.inotify.max_user_instances = %s", value);
-	assert_non_null(strstr(what, expected));
-	assert_non_null(strstr(fix, "sysctl -w fs.inotify.max_user_instances="));
-
-	sysctl("/proc/sys/fs/inotify/max_user_watches", value, sizeof(value));
-	limit_describe(LIMIT_WATCHES, what, sizeof(what), fix, sizeof(fix));
-	snprintf(expected, sizeof(expected),
-		 "inotify watches (fs.inotify.max_user_watches = %s", value);
-	assert_non_null(strstr(what, expected));
-	assert_non_null(strstr(fix, "sysctl -w fs.inotify.max_user_watches="));
+	assert_inotify_described(LIMIT_INSTANCES, "instances",
+				 "max_user_instances");
+	assert_inotify_described(LIMIT_WATCHES, "watches", "max_user_watches");
 
 	limit_describe(LIMIT_SYSTEM_FILES, what, sizeof(what), fix, sizeof(fix));
 	assert_non_null(strstr(what, "fs.file-max = "));

@@ -7,6 +7,7 @@
 
 #include "options.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 static void keys(void **state)
@@ -32,18 +33,31 @@ static void keys(void **state)
 	assert_false(options_valid_key(long_key));
 }
 
-/* Runs options_parse on a NULL-terminated argument list. */
-static enum options_result parse(struct options *o, ...)
+/* Runs options_parse on ARGS, up to its NULL, after the program name; on
+ * a copy, since getopt may permute it. */
+static enum options_result parse_list(struct options *o, char *const *args)
 {
 	char *argv[32] = {"approve-step"};
 	int argc = 1;
+
+	while (*args != NULL && argc < 31)
+		argv[argc++] = *args++;
+	return options_parse(argc, argv, o);
+}
+
+/* parse_list on a NULL-terminated argument list. */
+static enum options_result parse(struct options *o, ...)
+{
+	char *args[32];
+	int n = 0;
 	va_list ap;
 
 	va_start(ap, o);
-	for (char *a; (a = va_arg(ap, char *)) != NULL;)
-		argv[argc++] = a;
+	for (char *a; (a = va_arg(ap, char *)) != NULL && n < 31;)
+		args[n++] = a;
 	va_end(ap);
-	return options_parse(argc, argv, o);
+	args[n] = NULL;
+	return parse_list(o, args);
 }
 
 static void defaults(void **state)
@@ -111,47 +125,48 @@ static void empty_means_unset(void **state)
 	assert_false(options_vote_mode(&o));
 }
 
+/* Each row of rows (n of them) is refused as a usage error; a failure
+ * names the row and its third and fourth words. */
+static void assert_usage_errors(char *const (*rows)[8], size_t n)
+{
+	struct options o;
+
+	for (size_t i = 0; i < n; i++)
+		if (parse_list(&o, rows[i]) != OPTIONS_USAGE_ERROR)
+			fail_msg("row %zu (%s %s) was not a usage error", i,
+				 rows[i][2] ? rows[i][2] : "",
+				 rows[i][2] && rows[i][3] ? rows[i][3] : "");
+}
+
+/* Each refused as a usage error. */
+static char *const refused[][8] = {
+	{NULL},
+	{"--dir", "", NULL},
+	{"--dir", NULL},
+	{"--dir", "/d", "--key", "a/b", NULL},
+	{"--dir", "/d", "--key", "", NULL},
+	{"--dir", "/d", "--timeout", "", NULL},
+	{"--dir", "/d", "--timeout", "-1", NULL},
+	{"--dir", "/d", "--on-timeout", "yes", NULL},
+	{"--dir", "/d", "--results-dir", "", NULL},
+	{"--dir", "/d", "--configmap", "Bad_Name", NULL},
+	{"--dir", "/d", "--namespace", "a.b", NULL},
+	{"--dir", "/d", "--poll-interval", "10ms", NULL},
+	{"--dir", "/d", "--approvals", "0", NULL},
+	{"--dir", "/d", "--approvals", "2x", NULL},
+	{"--dir", "/d", "--approvals", " 2", NULL},
+	{"--dir", "/d", "--approvals", "65", NULL},
+	{"--dir", "/d", "--bogus", NULL},
+	{"--dir", "/d", "extra", NULL},
+};
+
 static void usage_errors(void **state)
 {
 	struct options o;
 	char three[] = "a,b,c";
 	(void)state;
-	assert_int_equal(parse(&o, NULL), OPTIONS_USAGE_ERROR);
-	assert_int_equal(parse(&o, "--dir", "", NULL), OPTIONS_USAGE_ERROR);
-	assert_int_equal(parse(&o, "--dir", NULL), OPTIONS_USAGE_ERROR);
-	assert_int_equal(parse(&o, "--dir", "/d", "--key", "a/b", NULL),
-			 OPTIONS_USAGE_ERROR);
-	assert_int_equal(parse(&o, "--dir", "/d", "--key", "", NULL),
-			 OPTIONS_USAGE_ERROR);
-	assert_int_equal(parse(&o, "--dir", "/d", "--timeout", "", NULL),
-			 OPTIONS_USAGE_ERROR);
-	assert_int_equal(parse(&o, "--dir", "/d", "--timeout", "-1", NULL),
-			 OPTIONS_USAGE_ERROR);
-	assert_int_equal(parse(&o, "--dir", "/d", "--on-timeout", "yes", NULL),
-			 OPTIONS_USAGE_ERROR);
-	assert_int_equal(parse(&o, "--dir", "/d", "--results-dir", "", NULL),
-			 OPTIONS_USAGE_ERROR);
-	assert_int_equal(parse(&o, "--dir", "/d", "--configmap", "Bad_Name",
-			       NULL),
-			 OPTIONS_USAGE_ERROR);
-	assert_int_equal(parse(&o, "--dir", "/d", "--namespace", "a.b", NULL),
-			 OPTIONS_USAGE_ERROR);
-	assert_int_equal(parse(&o, "--dir", "/d", "--poll-interval", "10ms",
-			       NULL),
-			 OPTIONS_USAGE_ERROR);
-	assert_int_equal(parse(&o, "--dir", "/d", "--approvals", "0", NULL),
-			 OPTIONS_USAGE_ERROR);
-	assert_int_equal(parse(&o, "--dir", "/d", "--approvals", "2x", NULL),
-			 OPTIONS_USAGE_ERROR);
-	assert_int_equal(parse(&o, "--dir", "/d", "--approvals", " 2", NULL),
-			 OPTIONS_USAGE_ERROR);
-	assert_int_equal(parse(&o, "--dir", "/d", "--approvals", "65", NULL),
-			 OPTIONS_USAGE_ERROR);
-	assert_int_equal(parse(&o, "--dir", "/d", "--bogus", NULL),
-			 OPTIONS_USAGE_ERROR);
-	assert_int_equal(parse(&o, "--dir", "/d", "extra", NULL),
-			 OPTIONS_USAGE_ERROR);
-	/* Votes split KEY.USER at the first dot, as the policy does. */
+	assert_usage_errors(refused, sizeof(refused) / sizeof(refused[0]));
+/* Votes split KEY.USER at the first dot, as the policy does. */
 	assert_int_equal(parse(&o, "--dir", "/d", "--key", "run.1",
 			       "--requester", "b", "--bindings-pinned", "true",
 			       NULL),
@@ -165,34 +180,42 @@ static void usage_errors(void **state)
 			 OPTIONS_USAGE_ERROR);
 }
 
-/* Votes on a volume prove nothing about their writers unless bindings are pinned. */
+/* Votes on a volume prove nothing about their writers unless bindings are
+ * pinned: these are refused. */
+static char *const unpinned[][8] = {
+	{"--dir", "/d", "--approvals", "2", NULL},
+	{"--dir", "/d", "--requester", "b", "--bindings-pinned", "", NULL},
+	{"--dir", "/d", "--requester", "b", "--bindings-pinned", "yes", NULL},
+};
+
+/* Accepted, and whether votes are read from the volume. */
+static const struct {
+	char *args[10];
+	bool volume_votes;
+} accepted[] = {
+	{{"--dir", "/d", "--approvals", "2", "--api", "auto", "--configmap",
+	  "cm", NULL},
+	 false},
+	{{"--approvals", "2", "--api", "on", "--configmap", "cm", NULL}, false},
+	{{"--dir", "/d", "--approvals", "2", "--bindings-pinned", "true",
+	  NULL},
+	 true},
+	/* A plain key is not a vote: the volume decides as before. */
+	{{"--dir", "/d", NULL}, true},
+};
+
 static void volume_votes_need_pinned_bindings(void **state)
 {
 	struct options o;
 	(void)state;
-	assert_int_equal(parse(&o, "--dir", "/d", "--approvals", "2", NULL),
-			 OPTIONS_USAGE_ERROR);
-	assert_int_equal(parse(&o, "--dir", "/d", "--requester", "b",
-			       "--bindings-pinned", "", NULL),
-			 OPTIONS_USAGE_ERROR);
-	assert_int_equal(parse(&o, "--dir", "/d", "--requester", "b",
-			       "--bindings-pinned", "yes", NULL),
-			 OPTIONS_USAGE_ERROR);
-	assert_int_equal(parse(&o, "--dir", "/d", "--approvals", "2", "--api",
-			       "auto", "--configmap", "cm", NULL),
-			 OPTIONS_RUN);
-	assert_false(options_volume_votes(&o));
-	assert_int_equal(parse(&o, "--approvals", "2", "--api", "on",
-			       "--configmap", "cm", NULL),
-			 OPTIONS_RUN);
-	assert_false(options_volume_votes(&o));
-	assert_int_equal(parse(&o, "--dir", "/d", "--approvals", "2",
-			       "--bindings-pinned", "true", NULL),
-			 OPTIONS_RUN);
-	assert_true(options_volume_votes(&o));
-	/* A plain key is not a vote: the volume decides as before. */
-	assert_int_equal(parse(&o, "--dir", "/d", NULL), OPTIONS_RUN);
-	assert_true(options_volume_votes(&o));
+	assert_usage_errors(unpinned, sizeof(unpinned) / sizeof(unpinned[0]));
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		assert_int_equal(parse_list(&o, accepted[i].args), OPTIONS_RUN);
+		if (options_volume_votes(&o) != accepted[i].volume_votes)
+			fail_msg("accepted[%zu]: volume votes %d, expected %d",
+				 i, options_volume_votes(&o),
+				 accepted[i].volume_votes);
+	}
 }
 
 static void help_and_version(void **state)

@@ -43,12 +43,25 @@ static void put(const char *name, const char *content)
 	put_file(dir, name, content);
 }
 
+/* DIR/NAME, written into path. */
+static char *path_in(char *path, size_t size, const char *name)
+{
+	snprintf(path, size, "%s/%s", dir, name);
+	return path;
+}
+
+/* Makes the directory DIR/NAME; its path into path. */
+static char *make_dir(char *path, size_t size, const char *name)
+{
+	assert_int_equal(mkdir(path_in(path, size, name), 0755), 0);
+	return path;
+}
+
 static void link_to(const char *target, const char *name)
 {
 	char path[256];
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	assert_int_equal(symlink(target, path), 0);
+	assert_int_equal(symlink(target, path_in(path, sizeof(path), name)), 0);
 }
 
 static void record(void *ctx, const char *name, const struct content *c)
@@ -102,8 +115,7 @@ static void kubelet_snapshot(void **state)
 {
 	char snap[128];
 	(void)state;
-	snprintf(snap, sizeof(snap), "%s/..2026_12_01_00_00_00.1", dir);
-	assert_int_equal(mkdir(snap, 0755), 0);
+	make_dir(snap, sizeof(snap), "..2026_12_01_00_00_00.1");
 	put("..2026_12_01_00_00_00.1/run-1.alice", "approved");
 	put("..2026_12_01_00_00_00.1/run-1.bob", "refused");
 	link_to("..2026_12_01_00_00_00.1", "..data");
@@ -120,8 +132,7 @@ static void data_link_out_of_the_volume(void **state)
 {
 	char vol[128];
 	(void)state;
-	snprintf(vol, sizeof(vol), "%s/vol", dir);
-	assert_int_equal(mkdir(vol, 0755), 0);
+	make_dir(vol, sizeof(vol), "vol");
 	put("run-1.alice", "approved"); /* beside the volume, not in it */
 	link_to("..", "vol/..data");
 	assert_true(snapshot_votes(vol, "run-1", record, NULL));
@@ -132,8 +143,8 @@ static void unlisted(void **state)
 {
 	char gone[128];
 	(void)state;
-	snprintf(gone, sizeof(gone), "%s/nothing-here", dir);
-	assert_false(snapshot_votes(gone, "run-1", record, NULL));
+	assert_false(snapshot_votes(path_in(gone, sizeof(gone), "nothing-here"),
+				    "run-1", record, NULL));
 	assert_non_null(strstr(logged(), "approve-step: warning: cannot list "));
 	/* A snapshot removed under us is an update, not a warning. */
 	link_to("..2026_12_01_00_00_00.9", "..data");
