@@ -17,10 +17,9 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
 from cases import WaiterTest, main  # noqa: E402
-from contract import CUT_MARK, RESULT_NAMES, RESULTS_TOTAL_MAX  # noqa: E402
+from contract import (CUT_MARK, RESULT_NAMES, RESULTS_TOTAL_MAX,  # noqa: E402
+                      TERMINATION_MESSAGE_MAX, termination_message)
 from proc import BIN, SLOW, WRAPPER, run, send  # noqa: E402
-from contract import (CUT_MARK, RESULT_NAMES, TERMINATION_MESSAGE_MAX,  # noqa: E402
-                      termination_message)
 from volume import KubeletVolume, write_by_rename, write_in_place  # noqa: E402
 
 
