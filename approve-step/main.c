@@ -1,16 +1,20 @@
 /*
  * approve-step: a Tekton step that waits for a human go / no-go written
- * to a mounted ConfigMap (or any directory), without polling.
+ * to a ConfigMap, mounted (or any directory) or read through the
+ * Kubernetes API, without polling.
  *
  * From what is read to the exit code:
  *   options_parse     the command line                      (options.c)
  *   watch_open        inotify on --dir, signalfd for cancels (watch.c)
+ *   apiwatch_prepare  with --api: the server and credentials (apiwatch.c)
  *   report_start      the first lines: what we wait for     (report.c)
  *   wait_for_decision the loop: on every change it reads the directory
- *                     (readfile.c, snapshot.c) and judges what it read
- *                     (key.c for one key, tally.c for votes; decision.c
- *                     reads one value), until a decision, the deadline or
- *                     a signal: a struct outcome             (wait.c)
+ *                     (readfile.c, snapshot.c) or takes the ConfigMap's
+ *                     new state from the watch (apiwatch.c, configmap.c)
+ *                     and judges what it read (key.c for one key,
+ *                     tally.c for votes; decision.c reads one value),
+ *                     until a decision, the deadline or a signal: a
+ *                     struct outcome                         (wait.c)
  *   report_outcome    the last line and the Tekton results   (report.c,
  *                                                            results.c)
  *   exit_code_for     the outcome as the exit status         (below)
