@@ -68,41 +68,54 @@ static void read_all(int fd, struct content *out)
 
 /*
  * Without openat2 (a kernel before 5.6, or a seccomp filter that refuses
- * it), only links that plainly stay in dir are followed: the kubelet's
- * KEY -> ..data/KEY with ..data -> a snapshot directory named without a
- * '/', and a link to a sibling, KEY -> NAME, opened without following
- * NAME in turn. Any other link is not followed.
+ * it, or valgrind, which does not know it), only links that plainly stay
+ * in dir are followed, as openat2 would: a link to a sibling by its bare
+ * name, and the kubelet's KEY -> ..data/KEY with ..data -> a snapshot
+ * directory named without a '/'. A link out is EXDEV; a loop, ELOOP.
  */
+#define READFILE_HOPS_MAX 40 /* the kernel's own limit on nested links */
+
 static bool plain_name(const char *s)
 {
 	return *s != '\0' && strchr(s, '/') == NULL && strcmp(s, ".") != 0 &&
 	       strcmp(s, "..") != 0;
 }
 
-static int open_kubelet_layout(int dir_fd, const char *name)
+/* KEY -> ..data/KEY: opens the snapshot's KEY, which is no link itself. */
+static int open_kubelet_key(int dir_fd, const char *name)
 {
-	char link[NAME_MAX + 16], want[NAME_MAX + 16], path[2 * NAME_MAX + 2];
-	ssize_t n;
-	int fd = openat(dir_fd, name, OPEN_FLAGS | O_NOFOLLOW);
+	char link[NAME_MAX + 1], path[2 * NAME_MAX + 2];
+	ssize_t n = readlinkat(dir_fd, "..data", link, sizeof(link) - 1);
 
-	if (fd >= 0 || errno != ELOOP)
-		return fd;
-	n = readlinkat(dir_fd, name, link, sizeof(link) - 1);
-	if (n <= 0)
-		return errno = EXDEV, -1;
-	link[n] = '\0';
-	if (plain_name(link)) {
-		fd = openat(dir_fd, link, OPEN_FLAGS | O_NOFOLLOW);
-		return fd < 0 && errno == ELOOP ? (errno = EXDEV, -1) : fd;
-	}
-	snprintf(want, sizeof(want), "..data/%s", name);
-	if (strcmp(link, want) != 0)
-		return errno = EXDEV, -1;
-	n = readlinkat(dir_fd, "..data", link, NAME_MAX);
 	if (n <= 0 || (link[n] = '\0', !plain_name(link)))
 		return errno = EXDEV, -1;
 	snprintf(path, sizeof(path), "%s/%s", link, name);
 	return openat(dir_fd, path, OPEN_FLAGS | O_NOFOLLOW);
+}
+
+static int open_plain_links(int dir_fd, const char *name)
+{
+	char cur[NAME_MAX + 1], link[NAME_MAX + 16], want[NAME_MAX + 16];
+
+	snprintf(cur, sizeof(cur), "%s", name);
+	for (int hops = 0; hops <= READFILE_HOPS_MAX; hops++) {
+		int fd = openat(dir_fd, cur, OPEN_FLAGS | O_NOFOLLOW);
+		ssize_t n;
+
+		if (fd >= 0 || errno != ELOOP)
+			return fd;
+		n = readlinkat(dir_fd, cur, link, sizeof(link) - 1);
+		if (n <= 0)
+			return errno = EXDEV, -1;
+		link[n] = '\0';
+		snprintf(want, sizeof(want), "..data/%s", cur);
+		if (strcmp(link, want) == 0)
+			return open_kubelet_key(dir_fd, cur);
+		if (!plain_name(link))
+			return errno = EXDEV, -1;
+		memcpy(cur, link, (size_t)n + 1);
+	}
+	return errno = ELOOP, -1;
 }
 
 /*
@@ -126,7 +139,7 @@ static int open_beneath(const char *dir, const char *name)
 		fd = (int)syscall(SYS_openat2, dir_fd, name, &how, sizeof(how));
 	while (fd < 0 && errno == EAGAIN);
 	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
-		fd = open_kubelet_layout(dir_fd, name);
+		fd = open_plain_links(dir_fd, name);
 	err = errno;
 	close(dir_fd);
 	errno = err;

@@ -148,6 +148,33 @@ static void link_to_a_link_out(void **state)
 	assert_status("status", CONTENT_OUTSIDE);
 }
 
+/* Loops are loops with and without openat2, not links out. */
+static void symlink_loops(void **state)
+{
+	struct content c;
+
+	(void)state;
+	link_to("self", "self");
+	link_to("b", "a");
+	link_to("a", "b");
+	readfile_read(dir, "self", &c);
+	assert_int_equal(c.status, CONTENT_FAILED);
+	assert_int_equal(c.err, ELOOP);
+	readfile_read(dir, "a", &c);
+	assert_int_equal(c.status, CONTENT_FAILED);
+	assert_int_equal(c.err, ELOOP);
+}
+
+/* A chain of siblings ends at the file. */
+static void chain_of_siblings(void **state)
+{
+	(void)state;
+	put_file(dir, "end", "approved");
+	link_to("end", "two");
+	link_to("two", "one");
+	assert_reads("one", "approved");
+}
+
 #define BOTH(fn)                                                             \
 	cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, NULL),   \
 	cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown,        \
@@ -161,6 +188,8 @@ int main(void)
 		BOTH(link_to_a_sibling),
 		BOTH(links_out_are_not_followed),
 		BOTH(link_to_a_link_out),
+		BOTH(symlink_loops),
+		BOTH(chain_of_siblings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
