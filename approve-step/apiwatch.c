@@ -3,6 +3,7 @@
 
 #include "configmap.h"
 #include "log.h"
+#include "seen.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -31,15 +32,6 @@ static uint64_t next_random(struct apiwatch *a)
 	a->rng ^= a->rng << 25;
 	a->rng ^= a->rng >> 27;
 	return a->rng * 0x2545f4914f6cdd1dULL;
-}
-
-static uint64_t hash_text(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
 }
 
 static void close_connection(struct apiwatch *a)
@@ -86,6 +78,7 @@ static enum apiwatch_event fail(struct apiwatch *a, int64_t now,
 {
 	va_list ap;
 	int64_t delay;
+	uint64_t cause;
 
 	va_start(ap, fmt);
 	vsnprintf(a->cause, sizeof(a->cause), fmt, ap);
@@ -101,8 +94,9 @@ static enum apiwatch_event fail(struct apiwatch *a, int64_t now,
 	delay = backoff(a);
 	a->failures++;
 	schedule(a, now, delay);
-	if (hash_text(a->cause) != a->logged_cause) {
-		a->logged_cause = hash_text(a->cause);
+	cause = seen_fingerprint(0, a->cause, strlen(a->cause));
+	if (cause != a->logged_cause) {
+		a->logged_cause = cause;
 		log_warn("lost the watch of configmap %s/%s through the API "
 			 "(%s); retrying, at most once a second",
 			 a->ns, a->name, a->cause);
