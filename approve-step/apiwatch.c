@@ -159,7 +159,7 @@ static bool server_address(const struct apiwatch *a,
 			   char *err, size_t errsz)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
-	uint16_t port = (uint16_t)atoi(a->url.port); /* 1..65535: checked */
+	uint16_t port = a->url.port_num;
 	int rc;
 
 	memset(ss, 0, sizeof(*ss));

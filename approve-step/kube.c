@@ -24,7 +24,7 @@ static bool dns_host(const char *s, size_t n)
 	return true;
 }
 
-static bool parse_port(const char *s, size_t n, char out[6])
+static bool parse_port(const char *s, size_t n, struct kube_url *u)
 {
 	long v = 0;
 
@@ -37,7 +37,8 @@ static bool parse_port(const char *s, size_t n, char out[6])
 	}
 	if (v < 1 || v > 65535)
 		return false;
-	snprintf(out, 6, "%ld", v);
+	u->port_num = (uint16_t)v;
+	snprintf(u->port, sizeof(u->port), "%ld", v);
 	return true;
 }
 
@@ -92,11 +93,12 @@ bool kube_url_parse(const char *url, struct kube_url *u)
 		return false;
 	if (*p == ':') {
 		size_t n = strcspn(++p, "/?#@");
-		if (!parse_port(p, n, u->port))
+		if (!parse_port(p, n, u))
 			return false;
 		p += n;
 	} else {
 		strcpy(u->port, "443");
+		u->port_num = 443;
 	}
 	if (strcmp(p, "") != 0 && strcmp(p, "/") != 0)
 		return false; /* a path, query, fragment or userinfo */

@@ -6,6 +6,7 @@
 #define APPROVE_STEP_KUBE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #define KUBE_CREDENTIALS_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -15,7 +16,8 @@
 
 struct kube_url {
 	char host[254];	    /* a DNS name, or an address without brackets */
-	char port[6];
+	char port[6];	    /* for getaddrinfo and hostport */
+	uint16_t port_num;
 	char hostport[264]; /* for Host: and logs, IPv6 in brackets */
 	bool is_ip;
 	int family;	    /* AF_INET or AF_INET6 when is_ip */

@@ -40,9 +40,11 @@ static void urls(void **state)
 	assert_int_equal(u.ip_len, 16);
 	assert_string_equal(u.host, "fd00::1");
 	assert_string_equal(u.hostport, "[fd00::1]:6443");
+	assert_int_equal(u.port_num, 6443);
 	assert_true(kube_url_parse("https://api.example.com", &u));
 	assert_false(u.is_ip);
 	assert_string_equal(u.port, "443");
+	assert_int_equal(u.port_num, 443);
 	assert_string_equal(u.hostport, "api.example.com:443");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		print_message("%s\n", bad[i]);
