@@ -1,6 +1,19 @@
 # Installs the Debian packages a step needs, if any is missing.
 # Sourced by demo.sh and test.sh: `need_packages pkg...`.
 
+# apt-get update, waiting up to 10 minutes while another apt-get (a second
+# shell, unattended-upgrades) holds the lists lock: update does not honour
+# DPkg::Lock::Timeout as install does, so it is retried.
+apt_update() { # SUDO LOG
+	waited=0
+	until $1 apt-get update -q >"$2" 2>&1; do
+		grep -q "Could not get lock" "$2" && [ "$waited" -lt 600 ] || return 1
+		[ "$waited" -eq 0 ] && echo "approve-step: apt is busy (another apt-get holds its lock); waiting" >&2
+		sleep 5
+		waited=$((waited + 5))
+	done
+}
+
 need_packages() {
 	missing=""
 	for pkg in "$@"; do
@@ -20,9 +33,9 @@ need_packages() {
 	# apt's own output only when it fails, so that a failure says why.
 	apt_log=$(mktemp) || return 1
 	# shellcheck disable=SC2086 # word splitting of the package list is intended
-	if $sudo apt-get update -q >"$apt_log" 2>&1 &&
-		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
-			--no-install-recommends $missing >>"$apt_log" 2>&1; then
+	if apt_update "$sudo" "$apt_log" &&
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 \
+			install -y -q --no-install-recommends $missing >>"$apt_log" 2>&1; then
 		rm -f "$apt_log"
 		return 0
 	fi
