@@ -140,7 +140,7 @@ static void dns_hosts(void **state)
 	assert_false(dns_ok(&c, "a.b.k8s.example.com"));
 	assert_false(dns_ok(&c, "example.com"));
 	assert_false(dns_ok(&c, "10.96.0.1"));
-	/* kubernetes.default.svc is for IP hosts only. */
+	/* A name not in the SAN never matches, whatever it is. */
 	assert_false(dns_ok(&c, "kubernetes.default.svc"));
 	/* A NUL inside a name never matches a prefix. */
 	names.n = 0;
