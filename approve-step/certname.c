@@ -323,6 +323,9 @@ static bool read_extension(struct certname_der ext, struct certinfo *ci)
 	}
 	if (unhandled && critical)
 		ci->unhandled = true;
+	if (critical && oid.len == 3 && oid.p[0] == 0x55 && oid.p[1] == 0x1d &&
+	    (oid.p[2] == 30 || oid.p[2] == 37))
+		ci->critical_nc_eku = true;
 	return ok;
 }
 
@@ -346,8 +349,18 @@ bool certinfo_read(const unsigned char *der, size_t len, struct certinfo *ci)
 	memset(ci, 0, sizeof(*ci));
 	ci->path_len = -1;
 	ci->version = 1;
-	if (!der_sequence(&d, &cert) || !der_sequence(&cert, &tbs))
+	if (!der_sequence(&d, &cert))
 		return false;
+	ci->tbs.p = cert.p;
+	if (!der_sequence(&cert, &tbs))
+		return false;
+	ci->tbs.len = (size_t)(cert.p - ci->tbs.p);
+	if (!der_sequence(&cert, &v) || !der_next(&v, &tag, &ci->sig_alg) ||
+	    tag != 0x06 || !der_next(&cert, &tag, &ci->sig) || tag != 0x03 ||
+	    ci->sig.len < 1 || ci->sig.p[0] != 0 || cert.len != 0)
+		return false;
+	ci->sig.p++;
+	ci->sig.len--;
 	if (tbs.len > 0 && tbs.p[0] == 0xa0) {
 		struct certname_der n;
 		if (!der_next(&tbs, &tag, &v) || !der_next(&v, &tag, &n) ||

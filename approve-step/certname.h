@@ -44,6 +44,10 @@ struct certinfo {
 	struct certname_der san; /* its GeneralNames */
 	bool has_nc;	     /* name constraints of a form Go enforces */
 	struct certname_der nc; /* the NameConstraints SEQUENCE */
+	bool critical_nc_eku; /* critical nameConstraints or extKeyUsage */
+	struct certname_der tbs; /* the signed bytes, with header */
+	struct certname_der sig_alg; /* the signature algorithm's OID */
+	struct certname_der sig; /* the signature, without the unused-bits byte */
 };
 
 /* Reads der into ci; false when it is not a certificate Go would parse. */

@@ -205,6 +205,9 @@ static void x_start_chain(const br_x509_class **ctx, const char *server_name)
 	x->cert_too_big = false;
 	x->top_found = false;
 	x->why = NULL;
+	x->sigs_ok = true;
+	x->own_trusted = false;
+	x->own_pk = NULL;
 	x->minimal.vtable->start_chain(&x->minimal.vtable, NULL);
 }
 
@@ -270,6 +273,97 @@ static void check_cert(struct tls_x509 *x, const struct certinfo *ci,
 			"issuer's name constraints");
 }
 
+static void sha256_of(struct certname_der d, unsigned char out[32])
+{
+	br_sha256_context h;
+
+	br_sha256_init(&h);
+	br_sha256_update(&h, d.p, d.len);
+	br_sha256_out(&h, out);
+}
+
+/*
+ * Keeps ci's signature (the hash of its TBS, the signature bytes) for its
+ * issuer's key to verify: the algorithms BearSSL's engine takes, less
+ * SHA-1 (as Go). False for any other.
+ */
+static bool keep_signature(struct tls_pending_sig *ps,
+			   const struct certinfo *ci)
+{
+	static const unsigned char rsa[] = {0x2a, 0x86, 0x48, 0x86, 0xf7,
+					    0x0d, 0x01, 0x01};
+	static const unsigned char ec[] = {0x2a, 0x86, 0x48, 0xce,
+					   0x3d, 0x04, 0x03};
+	static const unsigned char *const rsa_oids[] = {
+		BR_HASH_OID_SHA256, BR_HASH_OID_SHA384, BR_HASH_OID_SHA512};
+	static const br_hash_class *const hashes[] = {
+		&br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable};
+	const struct certname_der *a = &ci->sig_alg;
+	br_hash_compat_context h;
+	int which = -1;
+
+	if (a->len == sizeof(rsa) + 1 && memcmp(a->p, rsa, sizeof(rsa)) == 0 &&
+	    a->p[sizeof(rsa)] >= 11 && a->p[sizeof(rsa)] <= 13) {
+		which = a->p[sizeof(rsa)] - 11;
+		ps->rsa_oid = rsa_oids[which];
+	} else if (a->len == sizeof(ec) + 1 &&
+		   memcmp(a->p, ec, sizeof(ec)) == 0 && a->p[sizeof(ec)] >= 2 &&
+		   a->p[sizeof(ec)] <= 4) {
+		which = a->p[sizeof(ec)] - 2;
+		ps->rsa_oid = NULL;
+	}
+	if (which < 0 || ci->sig.len > sizeof(ps->sig))
+		return false;
+	hashes[which]->init(&h.vtable);
+	hashes[which]->update(&h.vtable, ci->tbs.p, ci->tbs.len);
+	hashes[which]->out(&h.vtable, ps->hash);
+	ps->hash_len = (hashes[which]->desc >> BR_HASHDESC_OUT_OFF) &
+		       BR_HASHDESC_OUT_MASK;
+	memcpy(ps->sig, ci->sig.p, ci->sig.len);
+	ps->sig_len = ci->sig.len;
+	sha256_of(ci->issuer, ps->issuer);
+	return true;
+}
+
+/* Did the key pk make the kept signature? */
+static bool signed_by(const struct tls_pending_sig *ps, const br_x509_pkey *pk)
+{
+	unsigned char out[64];
+
+	if (pk == NULL)
+		return false;
+	if (ps->rsa_oid != NULL)
+		return pk->key_type == BR_KEYTYPE_RSA &&
+		       br_rsa_pkcs1_vrfy_get_default()(
+			       ps->sig, ps->sig_len, ps->rsa_oid, ps->hash_len,
+			       &pk->key.rsa, out) &&
+		       memcmp(out, ps->hash, ps->hash_len) == 0;
+	return pk->key_type == BR_KEYTYPE_EC &&
+	       br_ecdsa_vrfy_asn1_get_default()(br_ec_get_default(), ps->hash,
+						ps->hash_len, &pk->key.ec,
+						ps->sig, ps->sig_len);
+}
+
+/*
+ * The link from the last certificate kept to ci (its issuer, DER der):
+ * names chained, signature verified by ci's key, ci within its dates.
+ */
+static void check_link(struct tls_x509 *x, const struct certinfo *ci,
+		       const unsigned char *der, size_t len)
+{
+	br_x509_decoder_context dc;
+	unsigned char subject[32];
+	int64_t now = (int64_t)time(NULL);
+
+	sha256_of(ci->subject, subject);
+	br_x509_decoder_init(&dc, NULL, NULL);
+	br_x509_decoder_push(&dc, der, len);
+	if (memcmp(subject, x->pending.issuer, 32) != 0 ||
+	    !signed_by(&x->pending, br_x509_decoder_get_pkey(&dc)) ||
+	    now < ci->not_before || now > ci->not_after)
+		x->sigs_ok = false;
+}
+
 /* Go's CheckSignatureFrom: may this certificate sign others? */
 static bool may_sign(const struct certinfo *ci)
 {
@@ -298,6 +392,8 @@ static void check_roots(struct tls_x509 *x, const struct certinfo *ci,
 			   ci->issuer.len) != 0)
 			continue;
 		x->top_found = true;
+		if (signed_by(&x->pending, &ca->anchors[i].pkey))
+			x->own_trusted = true;
 		if (x->cert_index == 1 && ca->der[i].len == x->cert_len &&
 		    memcmp(ca->der[i].p, x->cert, x->cert_len) == 0)
 			continue;
@@ -330,14 +426,20 @@ static void x_end_cert(const br_x509_class **ctx)
 		return;
 	}
 	if (x->cert_index == 1) {
+		int64_t now = (int64_t)time(NULL);
 		check_cert(x, &leaf, &leaf, false, 0);
 		ci = leaf;
+		if (now < ci.not_before || now > ci.not_after)
+			x->sigs_ok = false;
 	} else {
+		check_link(x, &ci, x->issuer, x->issuer_len);
 		if (!ci.ca_valid || !may_sign(&ci))
 			fail(x, "an issuer in the server's certificate chain is "
 				"not a CA");
 		check_cert(x, &ci, &leaf, true, (int)x->cert_index - 2);
 	}
+	if (!keep_signature(&x->pending, &ci))
+		x->sigs_ok = false;
 	check_roots(x, &ci, &leaf);
 }
 
@@ -346,6 +448,25 @@ static unsigned x_end_chain(const br_x509_class **ctx)
 	struct tls_x509 *x = x509_of(ctx);
 	unsigned err = x->minimal.vtable->end_chain(&x->minimal.vtable);
 
+	/*
+	 * BearSSL's engine refuses a critical nameConstraints or
+	 * extendedKeyUsage, which Go handles: then the signatures, names and
+	 * dates checked above stand in for its verdict, and Go's checks below
+	 * decide as for any chain.
+	 */
+	if (err == BR_ERR_X509_CRITICAL_EXTENSION && x->sigs_ok &&
+	    x->own_trusted && !x->cert_too_big) {
+		br_x509_decoder_init(&x->leaf_key, NULL, NULL);
+		br_x509_decoder_push(&x->leaf_key, x->cert, x->cert_len);
+		x->own_pk = br_x509_decoder_get_pkey(&x->leaf_key);
+		if (x->own_pk != NULL)
+			err = BR_ERR_OK;
+	} else if (err == BR_ERR_X509_CRITICAL_EXTENSION) {
+		/* Say what failed rather than the extension BearSSL met. */
+		fail(x, "its signatures, names or dates do not verify up to a "
+			"certificate of ca.crt");
+		return BR_ERR_X509_NOT_TRUSTED;
+	}
 	if (err != BR_ERR_OK) {
 		x->why = NULL; /* BearSSL's reason comes first */
 		return err;
@@ -367,7 +488,9 @@ static const br_x509_pkey *x_get_pkey(const br_x509_class *const *ctx,
 {
 	const struct tls_x509 *x = (const void *)ctx;
 	const br_x509_pkey *pk =
-		x->minimal.vtable->get_pkey(&x->minimal.vtable, usages);
+		x->own_pk ? x->own_pk
+			  : x->minimal.vtable->get_pkey(&x->minimal.vtable,
+							usages);
 
 	/*
 	 * Go's crypto/tls ignores the server certificate's keyUsage, and so
@@ -593,6 +716,9 @@ static const char *x509_problem(int err)
 		return "the server's certificate is not signed by ca.crt";
 	case BR_ERR_X509_BAD_SERVER_NAME:
 		return "the server's certificate does not name this host";
+	case BR_ERR_X509_BAD_SIGNATURE:
+		return "a signature in the server's certificate chain does not "
+		       "verify (a forged or altered certificate)";
 	case BR_ERR_X509_EXPIRED:
 		return "the server's certificate has expired or is not yet "
 		       "valid";

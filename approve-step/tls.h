@@ -33,6 +33,8 @@ void tls_ca_free(struct tls_ca *ca);
 
 /* A certificate kept for the checks; API servers' are ~2 KiB. */
 #define TLS_CERT_MAX (16 * 1024)
+/* A signature: RSA up to 8192 bits, ECDSA in DER. */
+#define TLS_SIG_MAX 1024
 /* A request (with its bearer token) must fit in this. */
 #define TLS_OUT_MAX 8192
 
@@ -52,6 +54,23 @@ struct tls_x509 {
 	bool cert_too_big;
 	bool top_found;	 /* an anchor issued the last certificate read */
 	const char *why; /* the first check that failed, for tls_error */
+	/*
+	 * The chain's signatures checked again here (with BearSSL's hashes and
+	 * verifiers), used only when BearSSL's engine refuses a critical
+	 * nameConstraints or extendedKeyUsage that Go handles.
+	 */
+	struct tls_pending_sig {
+		unsigned char hash[64];
+		size_t hash_len;
+		const unsigned char *rsa_oid; /* NULL: ECDSA */
+		unsigned char sig[TLS_SIG_MAX];
+		size_t sig_len;
+		unsigned char issuer[32]; /* SHA-256 of the issuer's Name */
+	} pending;
+	bool sigs_ok;	  /* every link so far verified */
+	bool own_trusted; /* and the last by a root of ca.crt */
+	const br_x509_pkey *own_pk; /* get_pkey's answer then, in leaf_key */
+	br_x509_decoder_context leaf_key;
 };
 
 struct tls {

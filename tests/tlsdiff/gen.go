@@ -136,6 +136,8 @@ type spec struct {
 	rootNoCA   bool
 	extra      bool // an unrelated certificate after the chain
 	wrongRoot  bool // ca.crt holds another CA
+	forgeLeaf  bool // the leaf signed by an impostor named as its issuer
+	forgeMid   bool // the intermediate signed by an impostor of the root
 }
 
 var critExt = pkix.Extension{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1}, Critical: true, Value: []byte{5, 0}}
@@ -189,8 +191,16 @@ var (
 	ku = func(u x509.KeyUsage) func(*x509.Certificate) {
 		return func(c *x509.Certificate) { c.KeyUsage = u }
 	}
-	crit = func(c *x509.Certificate) { c.ExtraExtensions = append(c.ExtraExtensions, critExt) }
-	none = func(*x509.Certificate) {}
+	crit    = func(c *x509.Certificate) { c.ExtraExtensions = append(c.ExtraExtensions, critExt) }
+	critEKU = func(oid byte) func(*x509.Certificate) {
+		return func(c *x509.Certificate) {
+			c.ExtKeyUsage = nil
+			c.ExtraExtensions = append(c.ExtraExtensions, pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true,
+				Value: []byte{0x30, 0x0a, 0x06, 0x08, 0x2b, 6, 1, 5, 5, 7, 3, oid}})
+		}
+	}
+	ncCrit = all(permitDNS(true, "localhost", "svc"), permitIP(true, "127.0.0.1/32"))
+	none   = func(*x509.Certificate) {}
 )
 
 const ip, dns = "127.0.0.1", "localhost"
@@ -261,11 +271,25 @@ var specs = []spec{
 	{name: "critical-unknown-ext-leaf", host: ip, leaf: crit},
 	{name: "critical-unknown-ext-intermediate", host: ip, mid: crit},
 	{name: "critical-unknown-ext-root", host: ip, root: crit},
-	{name: "critical-eku-leaf", host: ip, leaf: func(c *x509.Certificate) {
-		c.ExtKeyUsage = nil
-		c.ExtraExtensions = append(c.ExtraExtensions, pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true,
-			Value: []byte{0x30, 0x0a, 0x06, 0x08, 0x2b, 6, 1, 5, 5, 7, 3, 1}})
-	}},
+	{name: "critical-eku-leaf", host: ip, leaf: critEKU(1)},
+	// BearSSL's engine refuses these two critical extensions, which Go
+	// handles: the step checks such chains' signatures itself. Forgeries,
+	// dates and the other checks on that path:
+	{name: "critical-eku-clientAuth-leaf", host: ip, leaf: critEKU(2)},
+	{name: "critical-eku-leaf-forged-signature", host: ip, leaf: critEKU(1), forgeLeaf: true},
+	{name: "critical-eku-leaf-wrong-ca", host: ip, leaf: critEKU(1), wrongRoot: true},
+	{name: "critical-eku-leaf-expired", host: ip, leaf: all(critEKU(1), past)},
+	{name: "critical-eku-leaf-not-yet-valid", host: ip, leaf: all(critEKU(1), future)},
+	{name: "critical-eku-leaf-sha1", host: ip, leaf: critEKU(1), sha1: true},
+	{name: "critical-eku-leaf-wrong-ip", host: ip, leaf: all(critEKU(1), sans(nil, "127.0.0.2"))},
+	{name: "critical-eku-leaf-rsa-intermediate", host: ip, rsaLeaf: true, leaf: critEKU(1), mid: none},
+	{name: "nc-critical-leaf-forged-signature", host: ip, mid: ncCrit, forgeLeaf: true},
+	{name: "nc-critical-intermediate-forged", host: ip, mid: ncCrit, forgeMid: true},
+	{name: "nc-critical-intermediate-expired", host: ip, mid: all(ncCrit, past)},
+	{name: "nc-critical-intermediate-not-ca", host: ip, mid: all(ncCrit, func(c *x509.Certificate) { c.IsCA = false })},
+	{name: "nc-critical-intermediate-not-sent", host: ip, mid: ncCrit, hideMid: true},
+	{name: "nc-critical-two-intermediates", host: ip, mid: ncCrit, twoMids: true},
+	{name: "nc-critical-pathlen-0-two-intermediates", host: ip, mid: all(ncCrit, pathLen(0)), twoMids: true},
 	{name: "critical-policies-leaf", host: ip, leaf: func(c *x509.Certificate) {
 		c.ExtraExtensions = append(c.ExtraExtensions, pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 32}, Critical: true,
 			Value: []byte{0x30, 0x08, 0x30, 0x06, 0x06, 0x04, 0x55, 0x1d, 0x20, 0x00}})
@@ -288,7 +312,11 @@ func build(dir string, s spec) {
 	if s.mid != nil {
 		m := &cert{tmpl: ca("test-intermediate")}
 		s.mid(m.tmpl)
-		issuer = sign(m, root)
+		if s.forgeMid {
+			issuer = sign(m, sign(&cert{tmpl: ca(root.tmpl.Subject.CommonName)}, nil))
+		} else {
+			issuer = sign(m, root)
+		}
 		mids = append(mids, m)
 		if s.twoMids {
 			m2 := sign(&cert{tmpl: ca("test-intermediate-2")}, m)
@@ -303,7 +331,11 @@ func build(dir string, s spec) {
 	if s.leaf != nil {
 		s.leaf(l.tmpl)
 	}
-	sign(l, issuer)
+	if s.forgeLeaf {
+		sign(l, sign(&cert{tmpl: ca(issuer.tmpl.Subject.CommonName)}, nil))
+	} else {
+		sign(l, issuer)
+	}
 	chain := []*cert{l}
 	if !s.hideMid {
 		chain = append(chain, mids...)
