@@ -64,7 +64,8 @@ static void cert_with(struct buf *out, const struct buf *list)
 	tlv(&tbs, 0x30, "", 0); /* subjectPublicKeyInfo */
 	tlv(&tbs, 0xa3, exts.b, exts.n);
 	tlv(&c, 0x30, tbs.b, tbs.n);
-	tlv(&c, 0x30, "", 0);
+	/* ecdsa-with-SHA256, and an empty signature */
+	tlv(&c, 0x30, "\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02", 10);
 	tlv(&c, 0x03, "\x00", 1);
 	out->n = 0;
 	tlv(out, 0x30, c.b, c.n);
@@ -193,6 +194,11 @@ static void extended_key_usage(void **state)
 	assert_true(certinfo_read(c.b, c.n, &ci));
 	assert_false(ci.eku_forbids);
 	assert_int_equal(ci.not_after - ci.not_before, 4102444799 - 1735689600);
+	/* What the signature check takes: the signed bytes, OID, signature. */
+	assert_int_equal(ci.sig_alg.len, 8);
+	assert_int_equal(ci.sig.len, 0);
+	assert_ptr_equal(ci.tbs.p, c.b + 2);
+	assert_int_equal(ci.tbs.len, c.n - 2 - 12 - 3);
 	ext(&list, 0x25, false, client, sizeof(client));
 	cert_with(&c, &list);
 	assert_true(certinfo_read(c.b, c.n, &ci));
