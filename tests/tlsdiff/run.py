@@ -166,6 +166,7 @@ def main():
               f"{len(rows) - acc}; the binary agrees on {same}, is stricter "
               f"(known) on {len(STRICTER)}, fails {bad} "
               f"({time.monotonic() - start:.1f}s)")
+        print(f"{len(rows) - bad} passed, {bad} failed")
         return 1 if bad else 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
