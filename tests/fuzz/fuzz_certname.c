@@ -1,11 +1,12 @@
 /*
- * The certificate walk (subjectAltName, and what Go's Verify reads:
- * EKU, basic constraints, key usage, name constraints) over any bytes as
- * a certificate (what a server
- * sends is checked by BearSSL's chain validation only after this runs on
- * nothing it has not parsed too, but the walk must hold on its own): no
- * read outside the input, and the same answer for the same bytes given in
- * an exact-size copy (ASan catches a read past it).
+ * The certificate walk over any bytes as a certificate: the
+ * subjectAltName match, and what Go's Verify reads (certinfo_read: EKU,
+ * basic constraints, key usage, name constraints, criticality, the signed
+ * bytes) with the name constraint check. What a server sends reaches it
+ * before or without BearSSL's own parse, so the walk must hold on its
+ * own: no read outside the input, every slice it returns inside it, and
+ * the same answer for the same bytes given in an exact-size copy (ASan
+ * catches a read past it).
  */
 #include "certname.h"
 
