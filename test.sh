@@ -13,7 +13,7 @@ set -u
 cd "$(dirname "$0")"
 . tools/deps.sh
 
-STEPS="unit asan valgrind static image fresh catalog docs policy plugin console fuzz stress badinput bench"
+STEPS="unit tls asan valgrind static image fresh catalog docs policy plugin console fuzz stress badinput bench"
 ALL_STEPS="$STEPS"
 
 # What each step needs besides the build's packages, so that a step run
@@ -22,6 +22,7 @@ step_packages() {
 	case $1 in
 	unit | asan) echo libcmocka-dev openssl ;; # openssl: the fake API server's certificates
 	valgrind) echo libcmocka-dev valgrind openssl ;;
+	tls) echo libcmocka-dev openssl golang-go ;; # Go's crypto/x509 gives the verdicts
 	static) echo libcmocka-dev musl-tools dpkg-dev file binutils openssl ;;
 	image) echo podman buildah runc debootstrap uidmap slirp4netns fuse-overlayfs \
 		debian-archive-keyring musl-tools dpkg-dev file binutils ;;
@@ -67,6 +68,13 @@ step_asan() {
 		meson test -C build-asan --print-errorlogs &&
 		SANITIZE_BUILD="$PWD/build-asan" SANITIZE_ONLY=asan \
 		tests/sanitize/run.sh "${STRESS_SECONDS:-30}"
+}
+
+# The differential TLS test: the binary accepts a server's chain exactly when
+# Go's crypto/x509 (client-go's verifier) does (tests/tlsdiff/run.py).
+step_tls() {
+	setup build && APPROVE_STEP_BIN="$PWD/build/approve-step/approve-step" \
+		python3 tests/tlsdiff/run.py
 }
 
 step_valgrind() {

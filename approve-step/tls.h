@@ -1,9 +1,13 @@
 /*
  * TLS 1.2 client over a nonblocking socket with BearSSL: no threads, no
  * malloc in the engine, driven one step at a time from the poll() loop.
- * The chain must end at a certificate of ca.crt and the end-entity
- * certificate must name the server (certname.h); there is no way around
- * either check.
+ * A server certificate is accepted as client-go accepts it (Go's
+ * crypto/x509 Verify with ca.crt as the roots and the host as the name):
+ * BearSSL checks the signatures, the chaining of names and the validity
+ * of what the server sends; certname.h adds what Go checks beyond that
+ * (extended key usage for TLS servers, path length, name constraints,
+ * critical extensions, the roots' own validity, the subjectAltName naming
+ * the host). There is no way around any check.
  */
 #ifndef APPROVE_STEP_TLS_H
 #define APPROVE_STEP_TLS_H
@@ -12,9 +16,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The trust anchors read from ca.crt. */
+/* The trust anchors read from ca.crt, with each certificate's DER. */
 struct tls_ca {
 	br_x509_trust_anchor *anchors;
+	struct tls_ca_der {
+		unsigned char *p;
+		size_t len;
+	} *der;
 	size_t len;
 };
 
@@ -23,22 +31,46 @@ bool tls_ca_load(struct tls_ca *ca, const char *pem, size_t len,
 		 const char **problem);
 void tls_ca_free(struct tls_ca *ca);
 
-/* The end-entity certificate kept for the name check; API servers' are ~2 KiB. */
+/* A certificate kept for the checks; API servers' are ~2 KiB. */
 #define TLS_CERT_MAX (16 * 1024)
+/* A signature: RSA up to 8192 bits, ECDSA in DER. */
+#define TLS_SIG_MAX 1024
 /* A request (with its bearer token) must fit in this. */
 #define TLS_OUT_MAX 8192
 
-/* Wraps BearSSL's minimal X.509 engine with our own name check. */
+/* Wraps BearSSL's minimal X.509 engine with the checks of certname.h. */
 struct tls_x509 {
 	const br_x509_class *vtable;
 	br_x509_minimal_context minimal;
+	const struct tls_ca *ca;
 	const char *dns; /* NULL for an IP host */
 	unsigned char ip[16];
 	size_t ip_len;
 	unsigned cert_index;
-	unsigned char cert[TLS_CERT_MAX];
+	unsigned char cert[TLS_CERT_MAX]; /* the end-entity certificate */
 	size_t cert_len;
+	unsigned char issuer[TLS_CERT_MAX]; /* the issuer being read */
+	size_t issuer_len;
 	bool cert_too_big;
+	bool top_found;	 /* an anchor issued the last certificate read */
+	const char *why; /* the first check that failed, for tls_error */
+	/*
+	 * The chain's signatures checked again here (with BearSSL's hashes and
+	 * verifiers), used only when BearSSL's engine refuses a critical
+	 * nameConstraints or extendedKeyUsage that Go handles.
+	 */
+	struct tls_pending_sig {
+		unsigned char hash[64];
+		size_t hash_len;
+		const unsigned char *rsa_oid; /* NULL: ECDSA */
+		unsigned char sig[TLS_SIG_MAX];
+		size_t sig_len;
+		unsigned char issuer[32]; /* SHA-256 of the issuer's Name */
+	} pending;
+	bool sigs_ok;	  /* every link so far verified */
+	bool own_trusted; /* and the last by a root of ca.crt */
+	const br_x509_pkey *own_pk; /* get_pkey's answer then, in leaf_key */
+	br_x509_decoder_context leaf_key;
 };
 
 struct tls {

@@ -21,7 +21,7 @@ from test_api_decisions import Decisions, Votes  # noqa: E402,F401
 from test_api_recovery import Backoff, Both, Recovery  # noqa: E402,F401
 from test_api_requests import Requests, StartFailures, Usage  # noqa: E402,F401
 from test_api_tls import (DNSHost, IPSanOnly, IPv6Host, OtherHost,  # noqa: E402,F401
-                          ServiceNameOnly, WrongCA, Bundle)
+                          ServiceNameOnly, WrongCA, Bundle, ClientCertificate)
 
 if __name__ == "__main__":
     main()

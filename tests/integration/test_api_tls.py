@@ -57,7 +57,37 @@ class IPSanOnly(Certificates):
 class ServiceNameOnly(Certificates):
     sans = ("DNS:kubernetes.default.svc",)
 
-    def test_ip_host_accepted_through_kubernetes_default_svc(self):
+    def test_ip_host_not_named_by_kubernetes_default_svc(self):
+        # The attack: a certificate of the cluster CA for the service name
+        # (any API server's, any IP) served from another address. Go names
+        # an IP host by its IP SAN only: so does the step.
+        self.refused()
+        self.assertIn("does not name this host", self.waiters[-1].log())
+
+
+class ClientCertificate(Certificates):
+    """A certificate of the cluster CA for TLS clients only (what the CSR
+    API's kube-apiserver-client signer issues), or for code signing: not an
+    API server's, whatever names it carries."""
+
+    def serve(self, eku):
+        self.api.stop()
+        cert = certs().server(sans=self.sans, eku=eku)
+        self.api = fakeapi.FakeAPI(certs(), cert=cert,
+                                   tokens={self.token: USER}).start()
+        self.api.configmap(NS, CM, {KEY: "init"})
+
+    def test_client_auth_only_is_refused(self):
+        self.serve("clientAuth")
+        self.refused()
+        self.assertIn("not for TLS servers", self.waiters[-1].log())
+
+    def test_code_signing_is_refused(self):
+        self.serve("codeSigning")
+        self.refused()
+
+    def test_no_extended_key_usage_is_accepted(self):
+        self.serve(None)
         self.accepted()
 
 

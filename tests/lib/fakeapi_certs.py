@@ -46,16 +46,19 @@ class Certs:
         return self.cas[name]
 
     def server(self, sans=("IP:127.0.0.1", "DNS:kubernetes.default.svc"),
-               ca="fake-cluster-ca", cn="kube-apiserver", days=2):
+               ca="fake-cluster-ca", cn="kube-apiserver", days=2,
+               eku="serverAuth"):
         """(certificate path, key path) for a server certificate carrying
-        the subjectAltNames sans ("IP:..." or "DNS:..."), signed by ca."""
+        the subjectAltNames sans ("IP:..." or "DNS:...") and the extended
+        key usage eku (None: no such extension), signed by ca."""
         ca_crt, ca_key = self.ca(ca)
         base = os.path.join(self.dir, f"server-{next(self.count)}")
         ext = base + ".ext"
         with open(ext, "w") as f:
             f.write("basicConstraints=CA:FALSE\n"
-                    "keyUsage=critical,digitalSignature,keyEncipherment\n"
-                    "extendedKeyUsage=serverAuth\n")
+                    "keyUsage=critical,digitalSignature,keyEncipherment\n")
+            if eku:
+                f.write(f"extendedKeyUsage={eku}\n")
             if sans:
                 f.write("subjectAltName=" + ",".join(sans) + "\n")
         self._openssl("req", "-new", *self._newkey(), "-nodes",
