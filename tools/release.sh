@@ -1,0 +1,239 @@
+#!/bin/bash
+# Build the approve-step image for linux/amd64 and linux/arm64, push the
+# manifest list to your registry, and write the catalog Task and StepAction
+# with the image pinned by digest.
+#
+#   tools/release.sh [--archive] [--no-push] IMAGE[:TAG] OUTDIR
+#
+#   IMAGE     where to push, e.g. registry.example.com/ci/approve-step
+#             (TAG defaults to the project version)
+#   OUTDIR    gets approve-step.yaml (Task + StepAction, image pinned as
+#             IMAGE@sha256:DIGEST, for `kubectl apply -f`) and digest
+#   --archive also write OUTDIR/approve-step-amd64.tar and
+#             OUTDIR/approve-step-arm64.tar (docker archives, for
+#             `kind load image-archive` / `minikube image load`)
+#   --no-push build and write the archives only (implies --archive); the
+#             YAML then names IMAGE:TAG, which the cluster must already have
+#
+# Prints the manifest list's digest (sha256:...) on stdout.
+#
+# Credentials and TLS come from the containers tools' own configuration,
+# never from arguments: log in first (`podman login REGISTRY`, which writes
+# auth.json), and mark a registry without TLS insecure in registries.conf.
+#
+# Environment:
+#   APPROVE_STEP_BUILDER_IMAGE  the build stage's base (default: the
+#                               Containerfile's pinned Debian image); an
+#                               offline machine points it at a local
+#                               debootstrap image (tests/lib/debian-base.sh)
+#   SOURCE_DATE_EPOCH           default: the commit's time (git log -1 %ct);
+#                               image creation time and file times
+#   APPROVE_STEP_SIGN_KEY       a sigstore private key: the pushed list and
+#                               its images are signed with it
+#                               (podman manifest push
+#                               --sign-by-sigstore-private-key)
+#   APPROVE_STEP_SIGN_PASSPHRASE_FILE  the key's passphrase
+#
+# Exit status: 0 done, 1 a step failed (the message says which and what to
+# do), 2 usage.
+set -eu
+umask 022
+
+me=release
+say() { printf '%s: %s\n' "$me" "$*" >&2; }
+die() {
+	say "error: $*"
+	exit 1
+}
+usage() {
+	sed -n '6,21s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+}
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+archive=
+push=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--archive) archive=1 ;;
+	--no-push)
+		push=
+		archive=1
+		;;
+	-h | --help) usage ;;
+	--) shift && break ;;
+	-*)
+		say "unknown option $1"
+		usage
+		;;
+	*) break ;;
+	esac
+	shift
+done
+[ $# -eq 2 ] || usage
+ref=$1
+outdir=$2
+
+# IMAGE[:TAG]: a registry host, a repository, an optional tag; no digest
+# (the digest is what this script finds out).
+case $ref in
+*@*)
+	say "IMAGE must not carry a digest ($ref): give IMAGE or IMAGE:TAG"
+	exit 2
+	;;
+esac
+last=${ref##*/}
+if [ "${last#*:}" != "$last" ]; then
+	tag=${last#*:}
+	repo=${ref%:*}
+else
+	tag=
+	repo=$ref
+fi
+if ! printf '%s\n' "$repo" | grep -Eq '^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)+$'; then
+	say "IMAGE must be REGISTRY/REPOSITORY (lower case, e.g. registry.example.com/ci/approve-step), got '$repo'"
+	exit 2
+fi
+if [ -n "$tag" ] && ! printf '%s\n' "$tag" | grep -Eq '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$'; then
+	say "TAG '$tag' is not a valid tag"
+	exit 2
+fi
+
+command -v podman >/dev/null || die "podman is needed (apt-get install podman runc)"
+[ -n "${APPROVE_STEP_SIGN_KEY:-}" ] && ! [ -r "$APPROVE_STEP_SIGN_KEY" ] &&
+	die "APPROVE_STEP_SIGN_KEY=$APPROVE_STEP_SIGN_KEY is not a readable file"
+
+version=$(sed -n "s/.*version[[:space:]]*:[[:space:]]*'\([^']*\)'.*/\1/p" "$top/meson.build" | head -n 1)
+[ -n "$version" ] || die "no version in $top/meson.build"
+tag=${tag:-$version}
+
+# The commit: its time for reproducible timestamps, its id for the label.
+revision=unknown
+if git -C "$top" rev-parse --verify -q HEAD >/dev/null 2>&1; then
+	revision=$(git -C "$top" rev-parse HEAD)
+	if [ -n "$(git -C "$top" status --porcelain -- Containerfile tools/build-static.sh approve-step meson.build 2>/dev/null)" ]; then
+		say "warning: uncommitted changes in what the image is built from: the image is not $revision's"
+		revision=$revision-dirty
+	fi
+	: "${SOURCE_DATE_EPOCH:=$(git -C "$top" log -1 --format=%ct)}"
+fi
+[ -n "${SOURCE_DATE_EPOCH:-}" ] || die "not a git checkout: set SOURCE_DATE_EPOCH (seconds) for a reproducible build"
+case $SOURCE_DATE_EPOCH in *[!0-9]*) die "SOURCE_DATE_EPOCH must be seconds since 1970, got '$SOURCE_DATE_EPOCH'" ;; esac
+created=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
+
+mkdir -p "$outdir" || die "cannot create $outdir"
+outdir=$(cd "$outdir" && pwd)
+for f in "$top/catalog/task/approve-step/0.1/approve-step.yaml" \
+	"$top/catalog/stepaction/approve-step/0.1/approve-step.yaml"; do
+	[ -r "$f" ] || die "$f missing"
+done
+
+list=localhost/approve-step-release:$$
+cleanup() { podman manifest rm "$list" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+podman manifest rm "$list" >/dev/null 2>&1 || true
+
+# ---------------------------------------------------------------- build
+
+build_args=(--build-arg "VERSION=$version" --build-arg "REVISION=$revision"
+	--build-arg "CREATED=$created" --build-arg "SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH")
+if [ -n "${APPROVE_STEP_BUILDER_IMAGE:-}" ]; then
+	build_args+=(--build-arg "BUILDER_IMAGE=$APPROVE_STEP_BUILDER_IMAGE")
+fi
+say "building linux/amd64 and linux/arm64 ($version, $revision, SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH)"
+if ! podman build --network=host --platform linux/amd64,linux/arm64 --manifest "$list" \
+	--timestamp "$SOURCE_DATE_EPOCH" "${build_args[@]}" \
+	-f "$top/Containerfile" "$top" >"$outdir/build.log" 2>&1; then
+	tail -n 30 "$outdir/build.log" >&2
+	die "podman build failed (full log: $outdir/build.log)"
+fi
+grep '^build-static: built' "$outdir/build.log" | sed 's/^/  /' >&2 || true
+
+# ---------------------------------------------------------------- archives
+
+if [ -n "$archive" ]; then
+	for arch in amd64 arm64; do
+		id=$(podman manifest inspect "$list" | python3 -c '
+import json, sys
+arch = sys.argv[1]
+for m in json.load(sys.stdin)["manifests"]:
+    if m["platform"]["architecture"] == arch:
+        print(m["digest"])
+' "$arch")
+		[ -n "$id" ] || die "the built list has no $arch image"
+		rm -f "$outdir/approve-step-$arch.tar"
+		podman save --format docker-archive -o "$outdir/approve-step-$arch.tar" \
+			"$(podman images --digests --format '{{.ID}} {{.Digest}}' | awk -v d="$id" '$2 == d { print $1; exit }')" >/dev/null 2>&1 ||
+			die "podman save of the $arch image failed"
+		# The archive names the image as the YAML does, for kind/minikube.
+		python3 - "$outdir/approve-step-$arch.tar" "$repo:$tag" <<'EOF' || die "naming the $arch archive failed"
+import json, sys, tarfile, io, os
+path, name = sys.argv[1], sys.argv[2]
+with tarfile.open(path) as t:
+    members = [(m, t.extractfile(m).read() if m.isfile() else None) for m in t.getmembers()]
+out = path + ".tmp"
+with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as t:
+    for m, data in members:
+        if m.name == "manifest.json":
+            man = json.loads(data)
+            for e in man:
+                e["RepoTags"] = [name]
+            data = json.dumps(man).encode()
+            m.size = len(data)
+        t.addfile(m, io.BytesIO(data) if data is not None else None)
+os.replace(out, path)
+EOF
+		say "wrote $outdir/approve-step-$arch.tar ($repo:$tag, $arch)"
+	done
+fi
+
+# ---------------------------------------------------------------- push
+
+if [ -n "$push" ]; then
+	sign=()
+	if [ -n "${APPROVE_STEP_SIGN_KEY:-}" ]; then
+		sign=(--sign-by-sigstore-private-key "$APPROVE_STEP_SIGN_KEY")
+		[ -n "${APPROVE_STEP_SIGN_PASSPHRASE_FILE:-}" ] &&
+			sign+=(--sign-passphrase-file "$APPROVE_STEP_SIGN_PASSPHRASE_FILE")
+	fi
+	say "pushing the manifest list to $repo:$tag"
+	rm -f "$outdir/digest"
+	if ! podman manifest push --all --format oci "${sign[@]}" --digestfile "$outdir/digest" \
+		"$list" "docker://$repo:$tag" >"$outdir/push.log" 2>&1; then
+		sed 's/^/  /' "$outdir/push.log" >&2
+		host=${repo%%/*}
+		die "pushing to $repo:$tag failed (above). Check that $host is reachable, that you are logged in (podman login $host: credentials live in auth.json, never on this command line), and, for a registry without TLS, that registries.conf marks $host insecure; then run this again"
+	fi
+	digest=$(cat "$outdir/digest")
+	case $digest in sha256:????????????????????????????????????????????????????????????????) ;; *)
+		die "podman manifest push wrote no digest ('$digest')"
+		;;
+	esac
+	pinned=$repo@$digest
+else
+	digest=
+	pinned=$repo:$tag
+fi
+
+# ---------------------------------------------------------------- YAML
+
+{
+	printf '# approve-step %s: the catalog Task and StepAction, image %s\n' "$version" "$pinned"
+	printf '# (%s:%s, commit %s). kubectl apply -f this file.\n' "$repo" "$tag" "$revision"
+	first=1
+	for f in "$top/catalog/task/approve-step/0.1/approve-step.yaml" \
+		"$top/catalog/stepaction/approve-step/0.1/approve-step.yaml"; do
+		[ -n "$first" ] || printf -- '---\n'
+		first=
+		# Only the image param's default changes; the rest is the catalog's.
+		awk -v img="$pinned" '
+			/^---$/ { next }
+			/^ *- name: image$/ { inimage = 1 }
+			inimage && /^ *default:/ { sub(/default:.*/, "default: \"" img "\""); inimage = 0; n++ }
+			{ print }
+			END { if (n != 1) exit 3 }' "$f" || die "$f: no image param default to pin"
+	done
+} >"$outdir/approve-step.yaml.tmp"
+mv "$outdir/approve-step.yaml.tmp" "$outdir/approve-step.yaml"
+say "wrote $outdir/approve-step.yaml (image $pinned): kubectl apply -f $outdir/approve-step.yaml"
+if [ -n "$digest" ]; then printf '%s\n' "$digest"; fi
