@@ -9,9 +9,11 @@
 #             (TAG defaults to the project version)
 #   OUTDIR    gets approve-step.yaml (Task + StepAction, image pinned as
 #             IMAGE@sha256:DIGEST, for `kubectl apply -f`) and digest
-#   --archive also write OUTDIR/approve-step-amd64.tar and
-#             OUTDIR/approve-step-arm64.tar (docker archives, for
-#             `kind load image-archive` / `minikube image load`)
+#   --archive also write OUTDIR/approve-step.oci (OCI layout of the list,
+#             its digest in OUTDIR/list-digest) and
+#             OUTDIR/approve-step-amd64.tar, OUTDIR/approve-step-arm64.tar
+#             (docker archives named IMAGE:TAG, for
+#             `kind load image-archive` / `minikube image load`; needs skopeo)
 #   --no-push build and write the archives only (implies --archive); the
 #             YAML then names IMAGE:TAG, which the cluster must already have
 #
@@ -33,6 +35,7 @@
 #                               (podman manifest push
 #                               --sign-by-sigstore-private-key)
 #   APPROVE_STEP_SIGN_PASSPHRASE_FILE  the key's passphrase
+#   APPROVE_STEP_NO_CACHE=1     build without podman's layer cache
 #
 # Exit status: 0 done, 1 a step failed (the message says which and what to
 # do), 2 usage.
@@ -46,7 +49,7 @@ die() {
 	exit 1
 }
 usage() {
-	sed -n '6,21s/^# \{0,1\}//p' "$0" >&2
+	sed -n '6,23s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -137,11 +140,18 @@ podman manifest rm "$list" >/dev/null 2>&1 || true
 
 build_args=(--build-arg "VERSION=$version" --build-arg "REVISION=$revision"
 	--build-arg "CREATED=$created" --build-arg "SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH")
+# The build stage runs on this machine's platform. Podman 4.3 (buildah 1.28)
+# sets BUILDPLATFORM to the target platform in a multi-platform build, which
+# would ask for an arm64 builder base (and emulation): name it here.
+host_arch=$(podman info --format '{{.Host.Arch}}' 2>/dev/null) || die "podman info failed: is podman set up (podman info)?"
+build_args+=(--build-arg "BUILDPLATFORM=linux/$host_arch")
 if [ -n "${APPROVE_STEP_BUILDER_IMAGE:-}" ]; then
 	build_args+=(--build-arg "BUILDER_IMAGE=$APPROVE_STEP_BUILDER_IMAGE")
 fi
 say "building linux/amd64 and linux/arm64 ($version, $revision, SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH)"
-if ! podman build --network=host --platform linux/amd64,linux/arm64 --manifest "$list" \
+cache_flag=()
+[ "${APPROVE_STEP_NO_CACHE:-0}" = 1 ] && cache_flag=(--no-cache)
+if ! podman build "${cache_flag[@]}" --network=host --platform linux/amd64,linux/arm64 --manifest "$list" \
 	--timestamp "$SOURCE_DATE_EPOCH" "${build_args[@]}" \
 	-f "$top/Containerfile" "$top" >"$outdir/build.log" 2>&1; then
 	tail -n 30 "$outdir/build.log" >&2
@@ -151,39 +161,26 @@ grep '^build-static: built' "$outdir/build.log" | sed 's/^/  /' >&2 || true
 
 # ---------------------------------------------------------------- archives
 
+# The whole list as an OCI layout (what a registry would get: the same
+# digest), then one docker archive per architecture from it.
 if [ -n "$archive" ]; then
+	command -v skopeo >/dev/null || die "--archive needs skopeo (apt-get install skopeo)"
+	rm -rf "$outdir/approve-step.oci" "$outdir/list-digest"
+	podman manifest push --all --format oci --digestfile "$outdir/list-digest" \
+		"$list" "oci:$outdir/approve-step.oci:$tag" >"$outdir/oci.log" 2>&1 || {
+		cat "$outdir/oci.log" >&2
+		die "writing the OCI layout $outdir/approve-step.oci failed"
+	}
+	say "wrote $outdir/approve-step.oci (OCI layout, both platforms, $(cat "$outdir/list-digest"))"
 	for arch in amd64 arm64; do
-		id=$(podman manifest inspect "$list" | python3 -c '
-import json, sys
-arch = sys.argv[1]
-for m in json.load(sys.stdin)["manifests"]:
-    if m["platform"]["architecture"] == arch:
-        print(m["digest"])
-' "$arch")
-		[ -n "$id" ] || die "the built list has no $arch image"
 		rm -f "$outdir/approve-step-$arch.tar"
-		podman save --format docker-archive -o "$outdir/approve-step-$arch.tar" \
-			"$(podman images --digests --format '{{.ID}} {{.Digest}}' | awk -v d="$id" '$2 == d { print $1; exit }')" >/dev/null 2>&1 ||
-			die "podman save of the $arch image failed"
-		# The archive names the image as the YAML does, for kind/minikube.
-		python3 - "$outdir/approve-step-$arch.tar" "$repo:$tag" <<'EOF' || die "naming the $arch archive failed"
-import json, sys, tarfile, io, os
-path, name = sys.argv[1], sys.argv[2]
-with tarfile.open(path) as t:
-    members = [(m, t.extractfile(m).read() if m.isfile() else None) for m in t.getmembers()]
-out = path + ".tmp"
-with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as t:
-    for m, data in members:
-        if m.name == "manifest.json":
-            man = json.loads(data)
-            for e in man:
-                e["RepoTags"] = [name]
-            data = json.dumps(man).encode()
-            m.size = len(data)
-        t.addfile(m, io.BytesIO(data) if data is not None else None)
-os.replace(out, path)
-EOF
-		say "wrote $outdir/approve-step-$arch.tar ($repo:$tag, $arch)"
+		skopeo copy -q --override-os linux --override-arch "$arch" \
+			"oci:$outdir/approve-step.oci:$tag" \
+			"docker-archive:$outdir/approve-step-$arch.tar:$repo:$tag" >"$outdir/archive.log" 2>&1 || {
+			cat "$outdir/archive.log" >&2
+			die "writing the $arch docker archive failed"
+		}
+		say "wrote $outdir/approve-step-$arch.tar ($repo:$tag, linux/$arch): kind load image-archive / minikube image load"
 	done
 fi
 
