@@ -35,7 +35,6 @@
 #                               (podman manifest push
 #                               --sign-by-sigstore-private-key)
 #   APPROVE_STEP_SIGN_PASSPHRASE_FILE  the key's passphrase
-#   APPROVE_STEP_NO_CACHE=1     build without podman's layer cache
 #
 # Exit status: 0 done, 1 a step failed (the message says which and what to
 # do), 2 usage.
@@ -149,9 +148,12 @@ if [ -n "${APPROVE_STEP_BUILDER_IMAGE:-}" ]; then
 	build_args+=(--build-arg "BUILDER_IMAGE=$APPROVE_STEP_BUILDER_IMAGE")
 fi
 say "building linux/amd64 and linux/arm64 ($version, $revision, SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH)"
-cache_flag=()
-[ "${APPROVE_STEP_NO_CACHE:-0}" = 1 ] && cache_flag=(--no-cache)
-if ! podman build "${cache_flag[@]}" --network=host --platform linux/amd64,linux/arm64 --manifest "$list" \
+# Without the layer cache: podman 4.3 finds a cached final-stage layer by
+# the instruction's text alone (LABEL with ${REVISION} unexpanded, and not
+# --timestamp), so a cached image would carry another build's labels and
+# times. The build stage (a minute or two: packages and sources from the
+# Debian archive) is redone each time.
+if ! podman build --no-cache --network=host --platform linux/amd64,linux/arm64 --manifest "$list" \
 	--timestamp "$SOURCE_DATE_EPOCH" "${build_args[@]}" \
 	-f "$top/Containerfile" "$top" >"$outdir/build.log" 2>&1; then
 	tail -n 30 "$outdir/build.log" >&2
