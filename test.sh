@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds approve-step and runs every test: unit and integration tests on
 # the meson build, again under ASan+UBSan and valgrind, against the static
-# musl build and the container image, the README's two commands on a fresh
+# musl build and the container image, the release to a loopback registry
+# (both architectures, arm64 under qemu, reproducibility), the README's two commands on a fresh
 # Debian root, the catalog, docs and policy checks, the plugin and its
 # browser console (Debian's Chromium), the fuzzers, the stress and
 # bad-input tests, and a short benchmark. Each step installs only the
@@ -13,7 +14,7 @@ set -u
 cd "$(dirname "$0")"
 . tools/deps.sh
 
-STEPS="unit tls asan valgrind static image fresh catalog docs policy plugin console fuzz stress badinput bench"
+STEPS="unit tls asan valgrind static image release fresh catalog docs policy plugin console fuzz stress badinput bench"
 ALL_STEPS="$STEPS"
 
 # What each step needs besides the build's packages, so that a step run
@@ -26,6 +27,11 @@ step_packages() {
 	static) echo libcmocka-dev musl-tools dpkg-dev file binutils openssl ;;
 	image) echo podman buildah runc debootstrap uidmap slirp4netns fuse-overlayfs \
 		debian-archive-keyring musl-tools dpkg-dev file binutils ;;
+	# the release against Debian's registry; arm64 under qemu; the second
+	# (reproducibility) build on this machine needs the cross compiler
+	release) echo podman buildah runc debootstrap uidmap slirp4netns fuse-overlayfs \
+		debian-archive-keyring docker-registry skopeo qemu-user-static \
+		gcc-aarch64-linux-gnu musl-tools dpkg-dev file binutils libcmocka-dev openssl python3-yaml ;;
 	fresh) echo podman runc debootstrap uidmap slirp4netns fuse-overlayfs \
 		debian-archive-keyring ;;
 	docs) echo libcmocka-dev python3-yaml ;;
@@ -94,6 +100,7 @@ step_static() {
 }
 
 step_image() { tests/image/run.sh; }
+step_release() { setup build && tests/release/run.sh; }
 step_fresh() { tests/fresh/run.sh; }
 step_catalog() { tests/catalog/run.sh; }
 step_docs() { setup build && python3 tests/docs/check.py --binary "$PWD/build/approve-step/approve-step" --self-test; }

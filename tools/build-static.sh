@@ -1,10 +1,13 @@
 #!/bin/bash
-# Build a fully static, stripped approve-step with musl-gcc.
+# Build a fully static, stripped approve-step with musl.
 #
-#   tools/build-static.sh OUTDIR         build OUTDIR/approve-step
-#   tools/build-static.sh --prepare      only install the tools and
-#                                        fetch cJSON and BearSSL into
-#                                        the cache
+#   tools/build-static.sh [--arch ARCH] OUTDIR
+#                                        build OUTDIR/approve-step for ARCH
+#                                        (x86_64 or aarch64; default x86_64)
+#   tools/build-static.sh [--arch ARCH] --prepare
+#                                        only install the tools and fetch
+#                                        cJSON, BearSSL (and musl for
+#                                        aarch64) into the cache
 #   tools/build-static.sh --apt-sources TYPE DESTDIR
 #                                        write this machine's Debian
 #                                        apt entries as TYPE (deb or
@@ -17,6 +20,14 @@
 # BearSSL is compiled once into a cached archive; the link keeps only what
 # a TLS 1.2 client uses (--gc-sections).
 #
+# aarch64 is cross-compiled on an x86_64 machine with Debian's
+# gcc-aarch64-linux-gnu and musl-dev:arm64 (the .deb is downloaded with a
+# private apt state and unpacked into the cache; dpkg's architectures are not
+# changed), through a musl-gcc specs file made for it.
+#
+# Reproducible: the same sources and Debian packages give the same bytes in
+# any directory (-ffile-prefix-map, no build ID, no timestamps; strip).
+#
 # Environment:
 #   APPROVE_STEP_CACHE    cache dir for the cJSON and BearSSL sources and
 #                         BearSSL's musl archive (default OUTDIR/.cache;
@@ -26,7 +37,7 @@
 #                         toolchain really produces one, else static)
 #
 # Tools it installs with apt-get when missing (needs root):
-#   musl-tools dpkg-dev binutils file
+#   musl-tools dpkg-dev binutils file; for aarch64 also gcc-aarch64-linux-gnu
 set -eu
 
 me=build-static
@@ -129,6 +140,9 @@ install_deps() {
 		missing+=(binutils)
 	fi
 	command -v file >/dev/null || missing+=(file)
+	if [ "$arch" = aarch64 ]; then
+		command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu)
+	fi
 	[ "${#missing[@]}" -eq 0 ] && return 0
 	[ "$(id -u)" -eq 0 ] || die "missing packages: ${missing[*]} (run as root, or: apt-get install ${missing[*]})"
 	say "installing ${missing[*]}"
@@ -187,21 +201,100 @@ fetch_source() {
 fetch_sources() {
 	fetch_source "$1" cjson cJSON.c
 	fetch_source "$1" bearssl inc/bearssl.h
+	if [ "$arch" = aarch64 ]; then fetch_musl_cross "$1"; fi
 }
 
-# BearSSL's sources compiled with musl into $cache/bearssl-musl/libbearssl.a,
+# Debian's musl-dev for arm64 (headers, libc.a, crt files) unpacked into
+# $cache/musl-aarch64, once, with a specs file that points aarch64-linux-gnu-gcc
+# at it the way musl-tools' musl-gcc.specs does for the host. The .deb comes
+# from this machine's Debian archive through a private apt state.
+fetch_musl_cross() {
+	local cache=$1 dest work deb
+	mkdir -p "$cache"
+	cache=$(cd "$cache" && pwd)
+	dest=$cache/musl-aarch64
+	if [ -f "$dest/musl-gcc.specs" ] && [ -f "$dest/.debian-version" ]; then
+		return 0
+	fi
+	work=$(mktemp -d "$cache/fetch.XXXXXX")
+	mkdir -p "$work/sources.list.d" "$work/lists/partial" "$work/cache/archives/partial" "$work/deb"
+	: >"$work/empty.list"
+	apt_sources deb "$work/sources.list.d"
+	local apt=(apt-get -q
+		-o "Dir::Etc::SourceList=$work/empty.list"
+		-o "Dir::Etc::SourceParts=$work/sources.list.d"
+		-o "Dir::State::Lists=$work/lists"
+		-o "Dir::Cache=$work/cache"
+		-o "APT::Architecture=arm64" -o "APT::Architectures::=arm64"
+		-o "APT::Sandbox::User=root")
+	say "fetching Debian's musl-dev:arm64"
+	"${apt[@]}" update >"$work/update.log" 2>&1 || {
+		cat "$work/update.log" >&2
+		die "apt-get update (arm64) failed"
+	}
+	(cd "$work/deb" && "${apt[@]}" download musl-dev:arm64) >"$work/download.log" 2>&1 || {
+		cat "$work/download.log" >&2
+		die "apt-get download musl-dev:arm64 failed"
+	}
+	deb=$(find "$work/deb" -maxdepth 1 -name 'musl-dev_*_arm64.deb' | head -n 1)
+	[ -n "$deb" ] || die "apt-get download musl-dev:arm64 gave no .deb"
+	rm -rf "$dest"
+	mkdir -p "$dest"
+	dpkg-deb -x "$deb" "$dest"
+	[ -f "$dest/usr/lib/aarch64-linux-musl/libc.a" ] || die "musl-dev:arm64 has no libc.a"
+	dpkg-deb -f "$deb" Version >"$dest/.debian-version"
+	local inc=$dest/usr/include/aarch64-linux-musl lib=$dest/usr/lib/aarch64-linux-musl
+	cat >"$dest/musl-gcc.specs" <<EOF
+%rename cpp_options old_cpp_options
+
+*cpp_options:
+-nostdinc -isystem $inc -isystem include%s %(old_cpp_options)
+
+*cc1:
+%(cc1_cpu) -nostdinc -isystem $inc -isystem include%s
+
+*link_libgcc:
+-L$lib -L .%s
+
+*libgcc:
+libgcc.a%s %:if-exists(libgcc_eh.a%s)
+
+*startfile:
+%{!shared: $lib/Scrt1.o} $lib/crti.o crtbeginS.o%s
+
+*endfile:
+crtendS.o%s $lib/crtn.o
+
+*link:
+-dynamic-linker /lib/ld-musl-aarch64.so.1 -nostdlib %{shared:-shared} %{static:-static} %{rdynamic:-export-dynamic}
+EOF
+	rm -rf "$work"
+	say "musl-dev:arm64 $(cat "$dest/.debian-version") cached in $dest"
+}
+
+# The compiler for $arch: musl-gcc, or the cross compiler with the specs
+# above. Sets the array cc.
+set_cc() {
+	case $arch in
+	x86_64) cc=(musl-gcc) ;;
+	aarch64) cc=(aarch64-linux-gnu-gcc -specs "$1/musl-aarch64/musl-gcc.specs") ;;
+	esac
+}
+
+# BearSSL's sources compiled with musl into $cache/bearssl-musl-ARCH/libbearssl.a,
 # once per set of flags (a few hundred small files: about a minute).
 build_bearssl() {
-	local cache=$1 out=$1/bearssl-musl key f
+	local cache=$1 out=$1/bearssl-musl-$arch key
 	key=$({
-		printf '%s\n' "${cflags[@]}"
-		musl-gcc --version | head -n 1
+		printf '%s\n' "$arch" "${cflags[@]}"
+		"${cc[@]}" --version | head -n 1
+		cat "$cache/musl-aarch64/.debian-version" 2>/dev/null || true
 		cat "$cache/bearssl/.debian-version"
 	} | sha256sum | cut -d' ' -f1)
 	if [ -f "$out/libbearssl.a" ] && [ "$(cat "$out/key" 2>/dev/null)" = "$key" ]; then
 		return 0
 	fi
-	say "compiling BearSSL $(cat "$cache/bearssl/.debian-version") with musl"
+	say "compiling BearSSL $(cat "$cache/bearssl/.debian-version") with musl for $arch"
 	rm -rf "$out"
 	mkdir -p "$out/obj"
 	find "$cache/bearssl/src" -name '*.c' | sort >"$out/sources"
@@ -209,10 +302,11 @@ build_bearssl() {
 	xargs -P "$(nproc 2>/dev/null || echo 2)" -I{} sh -c '
 		src=$1 o="$0/obj/$(printf %s "$1" | sed "s|.*/src/||; s|/|_|g; s|\.c$|.o|")"
 		shift
-		exec musl-gcc "$@" -c "$src" -o "$o"
-	' "$out" {} "${cflags[@]}" -I"$cache/bearssl/inc" -I"$cache/bearssl/src" <"$out/sources" ||
+		exec "$@" -c "$src" -o "$o"
+	' "$out" {} "${cc[@]}" "${cflags[@]}" -I"$cache/bearssl/inc" -I"$cache/bearssl/src" <"$out/sources" ||
 		die "compiling BearSSL failed"
-	ar rcs "$out/libbearssl.a" "$out"/obj/*.o
+	# Deterministic archive (D: zero times, uids and modes), sorted members.
+	(cd "$out/obj" && find . -name '*.o' | LC_ALL=C sort | xargs ar rcsD ../libbearssl.a)
 	rm -rf "$out/obj"
 	printf '%s\n' "$key" >"$out/key"
 }
@@ -222,6 +316,10 @@ build_bearssl() {
 # The directory of musl's crt files, from the musl-gcc wrapper's specs.
 musl_libdir() {
 	local specs
+	if [ "$arch" = aarch64 ]; then
+		printf '%s\n' "$cache/musl-aarch64/usr/lib/aarch64-linux-musl"
+		return 0
+	fi
 	specs=$(sed -n 's/.*-specs "\{0,1\}\([^" ]*musl-gcc\.specs\).*/\1/p' "$(command -v musl-gcc)" | head -n 1)
 	if [ -n "$specs" ] && [ -f "$specs" ]; then
 		dirname "$specs"
@@ -240,18 +338,18 @@ link_static_pie() {
 	shift
 	libdir=$(musl_libdir)
 	[ -f "$libdir/rcrt1.o" ] || return 1
-	musl-gcc -static-pie -nostartfiles "${ldflags[@]}" \
+	"${cc[@]}" -static-pie -nostartfiles "${ldflags[@]}" \
 		-Wl,-static -Wl,--no-dynamic-linker -Wl,-z,text \
 		-o "$out" \
-		"$libdir/rcrt1.o" "$libdir/crti.o" "$(musl-gcc -print-file-name=crtbeginS.o)" \
+		"$libdir/rcrt1.o" "$libdir/crti.o" "$("${cc[@]}" -print-file-name=crtbeginS.o)" \
 		"$@" \
-		"$(musl-gcc -print-file-name=crtendS.o)" "$libdir/crtn.o"
+		"$("${cc[@]}" -print-file-name=crtendS.o)" "$libdir/crtn.o"
 }
 
 link_static() {
 	local out=$1
 	shift
-	musl-gcc -static -no-pie "${ldflags[@]}" -o "$out" "$@"
+	"${cc[@]}" -static -no-pie "${ldflags[@]}" -o "$out" "$@"
 }
 
 # True when $1 is an ELF file with no program interpreter and no NEEDED.
@@ -285,9 +383,14 @@ int main(int argc, char **argv)
 	return strcmp(buf, "ok:42") != 0;
 }
 EOF
-	if musl-gcc "${cflags[@]}" -c "$dir/probe.c" -o "$dir/probe.o" 2>"$dir/probe.log" &&
+	# A cross build runs the probe under qemu when it is there.
+	local run=()
+	if [ "$arch" = aarch64 ] && [ "$(uname -m)" != aarch64 ]; then
+		if command -v qemu-aarch64-static >/dev/null; then run=(qemu-aarch64-static); else run=(true); fi
+	fi
+	if "${cc[@]}" "${cflags[@]}" -c "$dir/probe.c" -o "$dir/probe.o" 2>"$dir/probe.log" &&
 		link_static_pie "$dir/probe" "$dir/probe.o" 2>>"$dir/probe.log" &&
-		is_static_elf "$dir/probe" && "$dir/probe"; then
+		is_static_elf "$dir/probe" && "${run[@]}" "$dir/probe"; then
 		printf 'static-pie\n'
 	else
 		say "static-pie not usable here ($(tr '\n' ' ' <"$dir/probe.log" | cut -c1-200)); linking with -static"
@@ -310,13 +413,13 @@ version() {
 build_inputs() {
 	local cache=$1 ver=$2
 	{
-		printf 'version=%s link=%s\n' "$ver" "${APPROVE_STEP_LINK:-auto}"
-		musl-gcc --version | head -n 1
+		printf 'arch=%s version=%s link=%s\n' "$arch" "$ver" "${APPROVE_STEP_LINK:-auto}"
+		"${cc[@]}" --version | head -n 1
 		dpkg-query -W -f='${Version}\n' musl-dev 2>/dev/null || true
 		sha256sum <"$self"
 		cd "$srcdir" && sha256sum ./*.c ./*.h 2>/dev/null
 		cd "$cache/cjson" && sha256sum cJSON.c cJSON.h .debian-version
-		cat "$cache/bearssl-musl/key"
+		cat "$cache/bearssl-musl-$arch/key"
 	} | sha256sum | cut -d' ' -f1
 }
 
@@ -331,7 +434,9 @@ build() {
 		-fstack-protector-strong -fstack-clash-protection -D_FORTIFY_SOURCE=2
 		-fPIE -ffunction-sections -fdata-sections
 		"-ffile-prefix-map=$topdir=." "-ffile-prefix-map=$cache=.")
-	ldflags=("-Wl,-z,relro" "-Wl,-z,now" "-Wl,-z,noexecstack" "-Wl,--gc-sections" -s)
+	ldflags=("-Wl,-z,relro" "-Wl,-z,now" "-Wl,-z,noexecstack" "-Wl,--gc-sections"
+		"-Wl,--build-id=none" -s)
+	set_cc "$cache"
 	build_bearssl "$cache"
 
 	# Nothing to do when the inputs and the result are as last time.
@@ -355,13 +460,16 @@ build() {
 	[ -n "$ver" ] || say "warning: no version (set APPROVE_STEP_VERSION); the binary will say 'unknown'"
 
 	# cJSON is third-party C89 code: warnings stay visible but do not fail.
-	musl-gcc "${cflags[@]}" -Wall -c "$cache/cjson/cJSON.c" -o "$work/obj/cJSON.o"
+	# The scratch directory is inside OUTDIR: map it too, so that where the
+	# build ran leaves no trace in the binary.
+	local here=("-ffile-prefix-map=$work=.")
+	"${cc[@]}" "${cflags[@]}" "${here[@]}" -Wall -c "$cache/cjson/cJSON.c" -o "$work/obj/cJSON.o"
 
 	local c objs=("$work/obj/cJSON.o") n=0
 	for c in "$srcdir"/*.c; do
 		[ -f "$c" ] || continue
 		n=$((n + 1))
-		musl-gcc "${cflags[@]}" -Wall -Wextra -Werror \
+		"${cc[@]}" "${cflags[@]}" "${here[@]}" -Wall -Wextra -Werror \
 			${ver:+"-DAPPROVE_STEP_VERSION=\"$ver\""} \
 			-I"$srcdir" -I"$work/include" -I"$work/include/cjson" \
 			-c "$c" -o "$work/obj/$(basename "$c" .c).o"
@@ -369,31 +477,47 @@ build() {
 	done
 	[ "$n" -gt 0 ] || die "no C sources in $srcdir"
 
-	objs+=("$cache/bearssl-musl/libbearssl.a")
+	objs+=("$cache/bearssl-musl-$arch/libbearssl.a")
 	if [ "$link" = static-pie ]; then
 		link_static_pie "$work/approve-step" "${objs[@]}"
 	else
 		link_static "$work/approve-step" "${objs[@]}"
 	fi
-	strip --strip-all -R .comment "$work/approve-step"
+	local strip_prog=strip
+	[ "$arch" = x86_64 ] || strip_prog=aarch64-linux-gnu-strip
+	"$strip_prog" --strip-all -R .comment "$work/approve-step"
 	is_static_elf "$work/approve-step" || die "the result is not static"
 
 	mv -f "$work/approve-step" "$outdir/approve-step"
 	rm -rf "$work"
 	printf '%s %s\n' "$inputs" "$(sha256sum <"$outdir/approve-step" | cut -d' ' -f1)" >"$stamp"
-	say "built $outdir/approve-step ($link, $(stat -c %s "$outdir/approve-step") bytes, ${ver:-unknown}, cJSON $(cat "$cache/cjson/.debian-version" 2>/dev/null || echo '?'), BearSSL $(cat "$cache/bearssl/.debian-version" 2>/dev/null || echo '?'))"
+	say "built $outdir/approve-step ($arch, $link, $(stat -c %s "$outdir/approve-step") bytes, ${ver:-unknown}, cJSON $(cat "$cache/cjson/.debian-version" 2>/dev/null || echo '?'), BearSSL $(cat "$cache/bearssl/.debian-version" 2>/dev/null || echo '?'))"
 	say "$(file -b "$outdir/approve-step")"
 }
 
 # ---------------------------------------------------------------- main
 
 usage() {
-	sed -n '2,11s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,15s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
 cflags=()
 ldflags=()
+cc=()
+arch=x86_64
+if [ "${1:-}" = --arch ]; then
+	[ $# -ge 2 ] || usage
+	case $2 in
+	x86_64 | amd64) arch=x86_64 ;;
+	aarch64 | arm64) arch=aarch64 ;;
+	*)
+		say "error: --arch is x86_64 or aarch64 (got '$2')"
+		exit 2
+		;;
+	esac
+	shift 2
+fi
 case ${1:-} in
 --apt-sources)
 	[ $# -eq 3 ] || usage

@@ -165,6 +165,12 @@ def check_image_version(ctx, notes):
                 errs.append(f"{ctx.rel(path)}: image tag {tag} does not belong to catalog version {cat_version}")
             if ref["repo"] != "approve-step/approve-step":
                 errs.append(f"{ctx.rel(path)}: image {image} is not the approve-step image")
+            # The project publishes no image: a default on a real registry
+            # is a name someone else can claim and so decide the gate. A
+            # reserved TLD (RFC 2606) fails to pull, clearly, everywhere.
+            if not (ref["host"] or "").endswith(".invalid"):
+                errs.append(f"{ctx.rel(path)}: default image {image} names a registry someone can claim: "
+                            "use a host under .invalid and release your own with tools/release.sh")
     return errs
 
 

@@ -21,7 +21,7 @@ CATEGORIES = {
 }
 # The platforms the image has been built and tested on: the catalog claims
 # exactly these (annotation and README), no others.
-PLATFORMS_TESTED = {"linux/amd64"}
+PLATFORMS_TESTED = {"linux/amd64", "linux/arm64"}
 CATALOG_KINDS = {"task": "Task", "stepaction": "StepAction"}
 
 # The binary's options as the contract lists them; used only when neither a
