@@ -500,7 +500,7 @@ MUTATIONS = [
     ("results", "README.md", "$(tasks.approve.results.decision)", "$(tasks.approve.results.decisions)"),
     ("results", "README.md", "| `waited-seconds` |", "| `waited-secs` |"),
     ("labels", "README.md", "`approve-step/gate: \"true\"`", "`approve-step/gates: \"true\"`"),
-    ("steps", "README.md", "`image`, `fresh`,", "`image`,"),
+    ("steps", "README.md", "`image`, `release`,", "`image`,"),
     ("tests", "README.md", "`Cancel.test_sigterm`", "`Cancel.test_sigterms`"),
 ]
 
