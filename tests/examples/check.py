@@ -229,8 +229,6 @@ def resolve_task(objs, spec, params, ctx, near, root):
 
     def finish(step):
         t = dict(table)
-        for r in step.get("results", []) or []:
-            pass
         t.update({"step.results.%s.path" % n: "/tekton/steps/step-%s/results/%s" % (step.get("name"), n)
                   for n in ("decision", "approver", "comment", "waited-seconds")})
         out = walk(step, lambda s: subst(s, t))
@@ -267,8 +265,6 @@ class Env:
             argv = ["/bin/sh", path]
         else:
             argv = list(st.get("command", [])) + list(st.get("args", []))
-        left = [a for a in argv[2:] if "$(" in a] if "script" not in st else \
-            VAR.findall(st["script"])
         p = subprocess.run(argv, env=penv, cwd=cwd, capture_output=True,
                            text=True, timeout=30)
         self.log.append("step %s: rc %d %s%s" % (st.get("name"), p.returncode,
@@ -281,6 +277,8 @@ class Env:
         if left:
             raise Fail("gate argv has unresolved variables: %r" % left)
         self.api_fit(argv)
+        if "--key" in argv:  # what the log's first lines name
+            self.gate_key = argv[argv.index("--key") + 1]
         penv = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         p = subprocess.Popen(argv, env=penv, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
@@ -378,7 +376,12 @@ class Check:
         for line in actions:
             penv = dict(os.environ)
             penv.update(env)
-            script = "PR=%s\n%s\n" % (shlex.quote(ex.name), line)
+            # KEY=... in a README is an example value: "take the key from
+            # the log", which names the key the gate was given
+            if line.startswith("KEY="):
+                continue
+            script = "PR=%s\nKEY=%s\n%s\n" % (shlex.quote(ex.name),
+                                              shlex.quote(getattr(ex, "gate_key", "")), line)
             p = subprocess.run(["/bin/sh", "-ec", script], env=penv, cwd=self.root,
                                capture_output=True, text=True, timeout=20)
             ex.action_results.append((line, p.returncode, p.stderr.strip()))
@@ -595,7 +598,23 @@ def readme_scenarios(root):
     # a create followed by decisions is no scenario of its own
     for run, i in sorted(acted, key=lambda x: -x[1]):
         out[run][i] = None
-    return {run: [s for s in lst if s] for run, lst in out.items()}
+    out = {run: [s for s in lst if s] for run, lst in out.items()}
+    # The catalog Task's README: the sample run, approved and refused with
+    # the commands of "Approving and refusing" (KEY taken from the log).
+    md = os.path.join(root, "catalog", "task", "approve-step", "0.1", "README.md")
+    run = os.path.join(os.path.dirname(md), "samples", "pipelinerun.yaml")
+    if os.path.exists(md) and os.path.exists(run):
+        text = re.sub(r"\\\n\s*", " ", open(md).read())
+        for block in re.findall(r"```bash\n(KEY=.*?)```", text, re.S):
+            comment = ""
+            for line in block.splitlines():
+                if line.startswith("#"):
+                    comment = line.lstrip("# ")
+                elif line.startswith("kubectl patch"):
+                    out.setdefault(run, []).append(
+                        ("catalog/task/approve-step/0.1/README.md: " + comment,
+                         [line], expectation(comment), None))
+    return out
 
 
 def expectation(comment):
