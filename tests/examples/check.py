@@ -42,7 +42,8 @@ What it models of Tekton (docs/examples-check.md says the same for users):
   annotate to the volumes (tests/examples/kubectl) and fails on anything
   else. Sidecars run beside the steps. `sleep` returns at once.
 
-What it does not model: the Kubernetes API (api: on gates, `kubectl
+What it does not model: a param default naming another param, object
+params and `$(params.x[N])`; the Kubernetes API (api: on gates, `kubectl
 approve`, RBAC, admission policies; those examples are resolved and their
 argv checked, not run), images (busybox's sh is the host's sh), retries,
 timeouts of the PipelineRun, Tekton's name hashing, matrix, pipelines in
