@@ -14,7 +14,7 @@ set -u
 cd "$(dirname "$0")"
 . tools/deps.sh
 
-STEPS="unit tls asan valgrind static image release fresh catalog docs policy plugin console fuzz stress badinput bench"
+STEPS="unit tls asan valgrind static image release fresh catalog docs examples policy plugin console fuzz stress badinput bench"
 ALL_STEPS="$STEPS"
 
 # What each step needs besides the build's packages, so that a step run
@@ -35,6 +35,7 @@ step_packages() {
 	fresh) echo podman runc debootstrap uidmap slirp4netns fuse-overlayfs \
 		debian-archive-keyring ;;
 	docs) echo libcmocka-dev python3-yaml ;;
+	examples) echo libcmocka-dev python3-yaml jq ;; # jq: the READMEs' commands
 	catalog) echo libcmocka-dev yamllint python3-yaml python3-jsonschema python3-kubernetes ;;
 	plugin) echo shellcheck jq ;;
 	# Debian's Chromium for the browser; kubectl's own package only where
@@ -104,6 +105,7 @@ step_release() { setup build && tests/release/run.sh; }
 step_fresh() { tests/fresh/run.sh; }
 step_catalog() { tests/catalog/run.sh; }
 step_docs() { setup build && python3 tests/docs/check.py --binary "$PWD/build/approve-step/approve-step" --self-test; }
+step_examples() { setup build && APPROVE_STEP_BIN="$PWD/build/approve-step/approve-step" python3 tests/examples/check.py --self-test; }
 step_policy() { tests/policy/run.sh; }
 step_plugin() { tests/plugin/run.sh; }
 step_console() { tests/console/run.sh; }
