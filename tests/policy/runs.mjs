@@ -2,8 +2,8 @@
 // TaskRuns (run by test.mjs).
 
 import { join } from "node:path";
-import { admit, loadBinding, loadPolicy } from "./vap.mjs";
-import { ALLOWED_IDENTS, check, checkSubset, configMap, ex, gate, root } from "./kit.mjs";
+import { admit, loadBinding, loadPolicy, loadYamlDocs } from "./vap.mjs";
+import { ALLOWED_IDENTS, admissionRequest, check, checkSubset, configMap, ex, gate, policy, root } from "./kit.mjs";
 import { pipelineRun, prRequest } from "./examples.mjs";
 
 // ---------------------------------------------------------------------------
@@ -278,4 +278,39 @@ check("runs: every example that binds the runs policy locks image with the gate'
   const have = gateParams.data.lockedParams.split(",");
   const missing = want.filter((p) => !have.includes(p));
   if (missing.length) return `gate-params.yaml does not lock ${missing.join(", ")}`;
+});
+
+// Per-run gates (examples/per-run-configmap): the approvers' patch on every
+// ConfigMap of their namespace must not reach the runs policy's settings.
+check("per-run: approvers who may patch every ConfigMap of their namespace cannot write the runs policy's settings", () => {
+  const dir = join(root, "examples", "per-run-configmap");
+  const docs = [...loadYamlDocs(join(dir, "rbac.yaml")), ...loadYamlDocs(join(dir, "namespace.yaml"))].filter((d) => d);
+  const problems = [];
+  const paramNs = runsBinding.spec.paramRef.namespace;
+  const ns = docs.find((d) => d.kind === "Namespace")?.metadata.name;
+  if (!ns) return "namespace.yaml creates no Namespace";
+  if (ns === paramNs) problems.push(`per-run gates live in ${ns}, where the runs policy's settings are`);
+  for (const d of docs.filter((o) => ["Role", "RoleBinding", "ServiceAccount"].includes(o.kind))) {
+    if (d.metadata.namespace !== ns) problems.push(`${d.kind} ${d.metadata.name} is in ${d.metadata.namespace || "the namespace of kubectl -n"}, not ${ns}`);
+  }
+  const writes = (r) => r.verbs.some((v) => ["patch", "update", "create", "delete", "deletecollection", "*"].includes(v)) &&
+    r.resources.some((x) => x === "configmaps" || x === "*");
+  for (const role of docs.filter((o) => o.kind === "Role" || o.kind === "ClusterRole")) {
+    if (role.kind === "ClusterRole" && role.rules.some(writes)) problems.push(`ClusterRole ${role.metadata.name} writes ConfigMaps`);
+  }
+  if (docs.some((o) => o.kind === "ClusterRoleBinding")) problems.push("a ClusterRoleBinding");
+  // The approvers are bound to a Role that writes ConfigMaps only in ns.
+  const approverRoles = docs.filter((o) => o.kind === "RoleBinding" &&
+    o.subjects.some((s) => s.name === "alice@example.com")).map((b) => b.roleRef.name);
+  if (!approverRoles.length) problems.push("no RoleBinding gives the approvers their votes");
+  // The vote policy is bound there: a forged vote by alice for bob is refused.
+  const vb = docs.find((o) => o.kind === "ValidatingAdmissionPolicyBinding");
+  if (!vb) problems.push("no binding of the vote policy in the per-run namespace");
+  else {
+    const req = admissionRequest("UPDATE", "alice@example.com", configMap({ labels: gate, data: {} }),
+      configMap({ labels: gate, data: { "r.bob_40example.com": "approved" } }), ns);
+    const r = admit(policy, vb, req, { "kubernetes.io/metadata.name": ns });
+    if (r.allowed) problems.push(`the vote policy does not refuse a forged vote in ${ns}`);
+  }
+  return problems.length ? problems.join("; ") : undefined;
 });
