@@ -160,7 +160,22 @@ export function runWalk(pol) {
           if (r.allowed !== ok) problems.push(`${version} ${kind} ${mode} ${key}: allowed=${r.allowed}, want ${ok}`);
         }
       }
-      figures.push(`${version} ${kind}: ${paths.length} paths, ${denied} denied, ${admitted} admitted (CREATE and UPDATE)`);
+      // Every ServiceAccount field of the schema, naming the pinned one on a
+      // run that is otherwise not gated (an inline spec, no gate ConfigMap),
+      // makes it gated: denied.
+      let saPaths = 0;
+      for (const { path } of paths.filter((p) => /serviceaccountname$/i.test(p.path[p.path.length - 1]))) {
+        saPaths++;
+        const obj = kind === "PipelineRun"
+          ? { apiVersion: `tekton.dev/${version}`, kind, metadata: { name: "steal-1" }, spec: { pipelineSpec: { tasks: [] } } }
+          : { apiVersion: `tekton.dev/${version}`, kind, metadata: { name: "steal-1" }, spec: { taskSpec: { steps: [] } } };
+        setPath(obj, path, params.data.serviceAccount);
+        const r = admit(pol, binding, request("CREATE", DAVE, version, kind, null, obj), NS, params);
+        if (r.allowed) problems.push(`${version} ${kind} ${path.join(".")} = ${params.data.serviceAccount} on an inline run: admitted`);
+      }
+      if (!saPaths) problems.push(`${version} ${kind}: the schema has no serviceAccountName field`);
+      figures.push(`${version} ${kind}: ${paths.length} paths, ${denied} denied, ${admitted} admitted (CREATE and UPDATE); ` +
+        `${saPaths} ServiceAccount fields gate an inline run`);
     }
   }
   return { problems, figures };
@@ -184,6 +199,13 @@ if (!existsSync(API)) {
     const { problems } = runWalk(loose);
     if (!problems.length) return "the walk found nothing wrong with a loosened policy";
     console.log(`# walk self-check: the loosened policy admits ${problems.length} path(s), e.g. ${problems[0]}`);
+  });
+  check("runs schema walk self-check: with a ServiceAccount field left out of 'gated' the walk fails", () => {
+    const loose = clone(policy);
+    const v = loose.spec.variables.find((x) => x.name === "reachesSA");
+    v.expression = v.expression.replace("(has(variables.spec.taskRunSpecs)", "false && (has(variables.spec.taskRunSpecs)");
+    const { problems } = runWalk(loose);
+    if (!problems.some((p) => p.includes("taskRunSpecs"))) return "the walk did not see the ungated taskRunSpecs ServiceAccount";
   });
   check("runs schema walk self-check: without the UPDATE rule the walk fails", () => {
     const loose = clone(policy);
