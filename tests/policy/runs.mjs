@@ -2,8 +2,8 @@
 // TaskRuns (run by test.mjs).
 
 import { join } from "node:path";
-import { admit, loadBinding, loadPolicy } from "./vap.mjs";
-import { ALLOWED_IDENTS, check, checkSubset, configMap, ex, gate, root } from "./kit.mjs";
+import { admit, loadBinding, loadPolicy, loadYamlDocs } from "./vap.mjs";
+import { ALLOWED_IDENTS, admissionRequest, check, checkSubset, configMap, ex, gate, policy, root } from "./kit.mjs";
 import { pipelineRun, prRequest } from "./examples.mjs";
 
 // ---------------------------------------------------------------------------
@@ -49,6 +49,10 @@ function runRequest(op, user, oldObj, newObj) {
     r.kind = { group: "tekton.dev", version: "v1", kind: "TaskRun" };
     r.resource = { group: "tekton.dev", version: "v1", resource: "taskruns" };
   }
+  const version = (newObj || oldObj).apiVersion.split("/")[1];
+  for (const k of ["kind", "resource", "requestKind", "requestResource"]) if (r[k]) r[k] = { ...r[k], version };
+  if (r.requestKind) r.requestKind.kind = r.kind.kind;
+  if (r.requestResource) r.requestResource.resource = r.resource.resource;
   return r;
 }
 const DAVE = "dave@example.com";
@@ -98,7 +102,7 @@ for (const [name, request, want, msg] of [
     runRequest("CREATE", DAVE, null, gatedRun((s) => { s.params.push({ name: "on-timeout", value: "approve" }); })), false, "may not pass"],
   ["runs: an inline pipelineSpec",
     runRequest("CREATE", DAVE, null, gatedRun((s) => { delete s.pipelineRef; s.pipelineSpec = { tasks: [] }; })), false,
-    "reference one of the Pipelines release-with-quorum by name"],
+    "carries only pipelineRef"],
   ["runs: the allowed name plus a pipelineSpec",
     runRequest("CREATE", DAVE, null, gatedRun((s) => { s.pipelineSpec = { tasks: [] }; })), false, "no pipelineSpec"],
   ["runs: a git resolver the requester controls",
@@ -117,14 +121,14 @@ for (const [name, request, want, msg] of [
     runRequest("CREATE", DAVE, null, gatedRun((s) => { delete s.taskRunTemplate; })), false, "as the ServiceAccount release-pipeline"],
   ["runs: taskRunSpecs give the gate's task another ServiceAccount",
     runRequest("CREATE", DAVE, null, gatedRun((s) => { s.taskRunSpecs = [{ pipelineTaskName: "approval", serviceAccountName: "other" }]; })),
-    false, "taskRunSpecs may not change it"],
+    false, "no pipelineSpec, taskRunSpecs, podTemplate"],
   ["runs: v1beta1 taskRunSpecs with taskServiceAccountName",
     runRequest("CREATE", DAVE, null, gatedRun((s) => { s.taskRunSpecs = [{ pipelineTaskName: "approval", taskServiceAccountName: "other" }]; })),
-    false, "taskRunSpecs may not change it"],
+    false, "no pipelineSpec, taskRunSpecs, podTemplate"],
   ["runs: a v1beta1 PipelineRun names its ServiceAccount in spec.serviceAccountName",
-    runRequest("CREATE", DAVE, null, gatedRun((s) => { delete s.taskRunTemplate; s.serviceAccountName = "release-pipeline"; })), true],
+    runRequest("CREATE", DAVE, null, gatedRun((s, pr) => { pr.apiVersion = "tekton.dev/v1beta1"; delete s.taskRunTemplate; s.serviceAccountName = "release-pipeline"; })), true],
   ["runs: changing the binding afterwards (UPDATE)",
-    runRequest("UPDATE", DAVE, gatedRun(), gatedRun((s) => { s.workspaces = [otherVotes]; })), false, "to the whole ConfigMap"],
+    runRequest("UPDATE", DAVE, gatedRun(), gatedRun((s) => { s.workspaces = [otherVotes]; })), false, "does not change after it is created"],
   ["runs: the requester starts the gate's TaskRun directly, with their own bindings",
     runRequest("CREATE", DAVE, null, taskRun((s) => { s.workspaces = [otherVotes]; s.workspaces[0].name = "data"; })), false,
     "only Tekton (" + CONTROLLER + ") creates a TaskRun"],
@@ -168,5 +172,145 @@ check("runs: the example's settings agree with its Pipeline, PipelineRun and RBA
   const rbac = ex("rbac.yaml");
   if (!rbac.some((o) => o.kind === "ServiceAccount" && o.metadata.name === d.serviceAccount)) problems.push(`rbac.yaml creates no ServiceAccount ${d.serviceAccount}`);
   if (runsBinding.spec.paramRef.name !== gateParams.metadata.name) problems.push("the binding's paramRef is not gate-params.yaml");
+  return problems.length ? problems.join("; ") : undefined;
+});
+
+// ---------------------------------------------------------------------------
+// Issue 18: the pinned ServiceAccount without the gate, and podTemplate.
+const PINNED = gateParams.data.serviceAccount;
+const evilSpec = { tasks: [{ name: "steal", taskSpec: { steps: [{ name: "s", image: "busybox", script: "kubectl get secrets -A" }] } }] };
+// A run of the requester's own inline Pipeline: no gated name, no gate workspace.
+function bareRun(version, fn) {
+  const pr = { apiVersion: `tekton.dev/${version}`, kind: "PipelineRun",
+    metadata: { name: "steal-1", namespace: "approve-quorum" }, spec: { pipelineSpec: clone(evilSpec) } };
+  fn(pr.spec, pr);
+  return pr;
+}
+const v1beta1Run = (fn = () => {}) => gatedRun((s, pr) => {
+  pr.apiVersion = "tekton.dev/v1beta1"; delete s.taskRunTemplate; s.serviceAccountName = PINNED; fn(s, pr);
+});
+const podAttacks = {
+  "env KUBERNETES_SERVICE_HOST/PORT": { env: [{ name: "KUBERNETES_SERVICE_HOST", value: "203.0.113.7" }, { name: "KUBERNETES_SERVICE_PORT", value: "443" }] },
+  hostAliases: { hostAliases: [{ ip: "203.0.113.7", hostnames: ["kubernetes.default.svc"] }] },
+  dnsConfig: { dnsPolicy: "None", dnsConfig: { nameservers: ["203.0.113.53"] } },
+  hostNetwork: { hostNetwork: true },
+  "a volume of the requester's": { volumes: [{ name: "v", persistentVolumeClaim: { claimName: "mine" } }] },
+};
+const issue18 = [
+  ["attack: v1 inline pipelineSpec, taskRunSpecs[].serviceAccountName the pinned ServiceAccount",
+    runRequest("CREATE", DAVE, null, bareRun("v1", (s) => { s.taskRunSpecs = [{ pipelineTaskName: "steal", serviceAccountName: PINNED }]; })),
+    false, "carries only"],
+  ["attack: v1beta1 inline pipelineSpec, taskRunSpecs[].taskServiceAccountName the pinned ServiceAccount",
+    runRequest("CREATE", DAVE, null, bareRun("v1beta1", (s) => { s.taskRunSpecs = [{ pipelineTaskName: "steal", taskServiceAccountName: PINNED }]; })),
+    false, "carries only"],
+  ["attack: v1beta1 inline pipelineSpec, deprecated serviceAccountNames[] the pinned ServiceAccount",
+    runRequest("CREATE", DAVE, null, bareRun("v1beta1", (s) => { s.serviceAccountNames = [{ taskName: "steal", serviceAccountName: PINNED }]; })),
+    false, "carries only"],
+  ["attack: v1 inline pipelineSpec as the pinned ServiceAccount in taskRunTemplate",
+    runRequest("CREATE", DAVE, null, bareRun("v1", (s) => { s.taskRunTemplate = { serviceAccountName: PINNED }; })), false, "carries only"],
+  ["attack: the TaskRun Tekton would create from the inline run, created by the requester",
+    runRequest("CREATE", DAVE, null, taskRun((s) => { delete s.taskRef; s.taskSpec = clone(evilSpec.tasks[0].taskSpec); s.workspaces = []; s.params = []; })),
+    false, "only Tekton"],
+  ["attack: a TaskRun binding the gate ConfigMap through a podTemplate volume, by a user",
+    runRequest("CREATE", DAVE, null, taskRun((s) => { s.serviceAccountName = "default"; s.workspaces = [];
+      s.podTemplate = { volumes: [{ name: "v", projected: { sources: [{ configMap: { name: "release-approvals" } }] } }] }; })),
+    false, "only Tekton"],
+  ["attack: an inline run binding the gate ConfigMap through a projected workspace",
+    runRequest("CREATE", DAVE, null, bareRun("v1", (s) => {
+      s.workspaces = [{ name: "w", projected: { sources: [{ configMap: { name: "release-approvals" } }] } }]; })), false, "carries only"],
+  ["attack: the image param of the requester's choosing",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.params.push({ name: "image", value: "registry.example/dave/approve-step:latest" }); })),
+    false, "may not pass the params"],
+  ["attack: pipelineRef.params without a resolver",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.pipelineRef.params = [{ name: "x", value: "y" }]; })), false, "pipelineRef: {name} only"],
+  ["attack: pipelineRef.bundle",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.pipelineRef.bundle = "registry.example/dave/p:1"; })), false, "pipelineRef: {name} only"],
+  ["attack: managedBy another controller",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.managedBy = "example.com/mine"; })), false, "carries only"],
+  ["attack: a second workspace, a PVC of the requester's",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.workspaces.push({ name: "src", persistentVolumeClaim: { claimName: "mine" } }); })),
+    false, "no other workspace"],
+  ["attack: the gate workspace with defaultMode and items empty",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.workspaces[0].configMap.items = []; })), false, "no items"],
+  ["attack: spec.status of an unknown value", runRequest("CREATE", DAVE, null, gatedRun((s) => { s.status = "Approved"; })), false, "spec.status is"],
+  ["attack: adding a podTemplate on UPDATE",
+    runRequest("UPDATE", DAVE, gatedRun(), gatedRun((s) => { s.taskRunTemplate.podTemplate = podAttacks.hostNetwork; })),
+    false, "does not change after it is created"],
+  ["attack: changing a TaskRun's spec on UPDATE (the requester edits the gate's TaskRun)",
+    runRequest("UPDATE", DAVE, taskRun(), taskRun((s) => { s.params[0].value = "0"; })), false, "does not change after it is created"],
+  ["attack: an UPDATE that makes a gated run ungated (drops the workspace and pipelineRef)",
+    runRequest("UPDATE", DAVE, gatedRun(), gatedRun((s) => { delete s.pipelineRef; s.workspaces = []; s.pipelineSpec = clone(evilSpec); })),
+    false, "does not change"],
+  ["runs: a v1beta1 gated run as the example's", runRequest("CREATE", DAVE, null, v1beta1Run()), true],
+  ["runs: a run created pending (spec.status PipelineRunPending)",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.status = "PipelineRunPending"; })), true],
+  ["runs: starting a pending run (UPDATE drops spec.status)",
+    runRequest("UPDATE", DAVE, gatedRun((s) => { s.status = "PipelineRunPending"; }), gatedRun()), true],
+  ["runs: StoppedRunFinally on UPDATE", runRequest("UPDATE", DAVE, gatedRun(), gatedRun((s) => { s.status = "StoppedRunFinally"; })), true],
+  ["runs: a run with labels, annotations and generateName",
+    runRequest("CREATE", DAVE, null, gatedRun((s, pr) => { pr.metadata.labels = { team: "a" }; pr.metadata.annotations = { note: "b" }; })), true],
+  ["runs: Tekton cancels the gate's TaskRun (spec.status on UPDATE)",
+    runRequest("UPDATE", CONTROLLER, taskRun(), taskRun((s) => { s.status = "TaskRunCancelled"; s.statusMessage = "PipelineRun cancelled"; })), true],
+  ["runs: Tekton updates the gate's TaskRun's labels (UPDATE, same spec)",
+    runRequest("UPDATE", CONTROLLER, taskRun(), taskRun((s, tr) => { tr.metadata.labels.x = "y"; })), true],
+  ["runs: an ungated run in the namespace may carry a podTemplate",
+    runRequest("CREATE", DAVE, null, bareRun("v1", (s) => { s.taskRunTemplate = { serviceAccountName: "default", podTemplate: podAttacks.hostNetwork }; })), true],
+];
+for (const [what, pod] of Object.entries(podAttacks)) {
+  issue18.push([`attack: taskRunTemplate.podTemplate ${what}`,
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.taskRunTemplate.podTemplate = clone(pod); })), false, "no podTemplate"]);
+  issue18.push([`attack: taskRunSpecs[].podTemplate ${what}`,
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.taskRunSpecs = [{ pipelineTaskName: "approval", podTemplate: clone(pod) }]; })),
+    false, "carries only"]);
+  issue18.push([`attack: v1beta1 spec.podTemplate ${what}`,
+    runRequest("CREATE", DAVE, null, v1beta1Run((s) => { s.podTemplate = clone(pod); })), false, "carries only"]);
+}
+for (const [name, request, want, msg] of issue18) {
+  check(`case: ${name}`, () => {
+    const r = admit(runsPolicy, runsBinding, request, { "kubernetes.io/metadata.name": "approve-quorum" }, gateParams);
+    if (r.errors.length) return `errors: ${r.errors.join("; ")}`;
+    if (r.allowed !== want) return `allowed=${r.allowed} (${r.message}), want ${want}`;
+    if (msg && !r.message.includes(msg)) return `message ${JSON.stringify(r.message)} lacks ${JSON.stringify(msg)}`;
+  });
+}
+check("runs: every example that binds the runs policy locks image with the gate's params", () => {
+  const want = ["approvals", "approvers", "on-timeout", "timeout", "key", "configmap", "api", "bindings-pinned", "image"];
+  const have = gateParams.data.lockedParams.split(",");
+  const missing = want.filter((p) => !have.includes(p));
+  if (missing.length) return `gate-params.yaml does not lock ${missing.join(", ")}`;
+});
+
+// Per-run gates (examples/per-run-configmap): the approvers' patch on every
+// ConfigMap of their namespace must not reach the runs policy's settings.
+check("per-run: approvers who may patch every ConfigMap of their namespace cannot write the runs policy's settings", () => {
+  const dir = join(root, "examples", "per-run-configmap");
+  const docs = [...loadYamlDocs(join(dir, "rbac.yaml")), ...loadYamlDocs(join(dir, "namespace.yaml"))].filter((d) => d);
+  const problems = [];
+  const paramNs = runsBinding.spec.paramRef.namespace;
+  const ns = docs.find((d) => d.kind === "Namespace")?.metadata.name;
+  if (!ns) return "namespace.yaml creates no Namespace";
+  if (ns === paramNs) problems.push(`per-run gates live in ${ns}, where the runs policy's settings are`);
+  for (const d of docs.filter((o) => ["Role", "RoleBinding", "ServiceAccount"].includes(o.kind))) {
+    if (d.metadata.namespace !== ns) problems.push(`${d.kind} ${d.metadata.name} is in ${d.metadata.namespace || "the namespace of kubectl -n"}, not ${ns}`);
+  }
+  const writes = (r) => r.verbs.some((v) => ["patch", "update", "create", "delete", "deletecollection", "*"].includes(v)) &&
+    r.resources.some((x) => x === "configmaps" || x === "*");
+  for (const role of docs.filter((o) => o.kind === "Role" || o.kind === "ClusterRole")) {
+    if (role.kind === "ClusterRole" && role.rules.some(writes)) problems.push(`ClusterRole ${role.metadata.name} writes ConfigMaps`);
+  }
+  if (docs.some((o) => o.kind === "ClusterRoleBinding")) problems.push("a ClusterRoleBinding");
+  // The approvers are bound to a Role that writes ConfigMaps only in ns.
+  const approverRoles = docs.filter((o) => o.kind === "RoleBinding" &&
+    o.subjects.some((s) => s.name === "alice@example.com")).map((b) => b.roleRef.name);
+  if (!approverRoles.length) problems.push("no RoleBinding gives the approvers their votes");
+  // The vote policy is bound there: a forged vote by alice for bob is refused.
+  const vb = docs.find((o) => o.kind === "ValidatingAdmissionPolicyBinding");
+  if (!vb) problems.push("no binding of the vote policy in the per-run namespace");
+  else {
+    const req = admissionRequest("UPDATE", "alice@example.com", configMap({ labels: gate, data: {} }),
+      configMap({ labels: gate, data: { "r.bob_40example.com": "approved" } }), ns);
+    const r = admit(policy, vb, req, { "kubernetes.io/metadata.name": ns });
+    if (r.allowed) problems.push(`the vote policy does not refuse a forged vote in ${ns}`);
+  }
   return problems.length ? problems.join("; ") : undefined;
 });

@@ -15,4 +15,5 @@ console.log(`# policy ${relative(root, POLICY)}, binding ${relative(root, BINDIN
 await import("./votes.mjs");
 await import("./examples.mjs");
 await import("./runs.mjs");
+await import("./walk.mjs");
 process.exit(tally.close());

@@ -103,7 +103,18 @@ function refAllowed(op, user, oldCm, newCm) {
   const me = encodeName(user);
   if (changed.some((k) => k.slice(k.indexOf(".") + 1) !== me)) return false;
   if (changed.some((k) => k in oldData && !PENDING_RE.test(oldData[k]))) return false;
+  // A written JSON vote whose decision the step reads as pending (decision.c).
+  if (changed.some((k) => k in newData && jsonPending(newData[k]))) return false;
   return true;
+}
+function jsonPending(v) {
+  if (!/^[ \t\r\n\v\f]*\{/.test(v)) return false;
+  try {
+    const j = JSON.parse(v);
+    return typeof j.decision === "string" && PENDING_RE.test(j.decision.replace(/^[\v\f]+|[\v\f]+$/g, ""));
+  } catch {
+    return false;
+  }
 }
 
 // How the step reads a vote value (contract): word or JSON {"decision": ...}.
