@@ -437,8 +437,11 @@ static bool ip_within(struct certname_der ip, struct certname_der net)
 {
 	if (ip.len * 2 != net.len)
 		return false;
+	/* Go's matchIPConstraint masks both: the constraint's address may
+	 * have bits outside its mask (127.0.0.1/8 holds 127.5.5.5). */
 	for (size_t i = 0; i < ip.len; i++)
-		if ((ip.p[i] & net.p[ip.len + i]) != net.p[i])
+		if ((ip.p[i] & net.p[ip.len + i]) !=
+		    (net.p[i] & net.p[ip.len + i]))
 			return false;
 	return true;
 }
