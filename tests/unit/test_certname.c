@@ -57,7 +57,8 @@ static void cert_with(struct buf *out, const struct buf *list)
 	tlv(&exts, 0x30, list->b, list->n);
 	tlv(&tbs, 0xa0, "\x02\x01\x02", 3); /* version 3 */
 	tlv(&tbs, 0x02, "\x01", 1);	    /* serial */
-	tlv(&tbs, 0x30, "", 0);		    /* algorithm */
+	/* ecdsa-with-SHA256, as the outer algorithm (Go: byte for byte) */
+	tlv(&tbs, 0x30, "\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02", 10);
 	tlv(&tbs, 0x30, "\x31\x00", 2);    /* issuer */
 	tlv(&tbs, 0x30, validity.b, validity.n);
 	tlv(&tbs, 0x30, "", 0); /* subject */
