@@ -462,6 +462,13 @@ var specs = []spec{
 	// dates: 31 February
 	{name: "attack-time-leaf-not-after-feb-31", host: ip, leaf: notAfter(feb31), leafTBS: replace(utcOf(feb31), []byte("300231000000Z")), unparsableLeaf: true},
 	{name: "attack-time-leaf-not-after-feb-31-critical-eku", host: ip, leaf: all(critEKU(1), notAfter(feb31)), leafTBS: replace(utcOf(feb31), []byte("300231000000Z")), unparsableLeaf: true},
+	// on the link-by-link path BearSSL never reads the intermediate
+	{name: "attack-time-intermediate-not-after-feb-31-critical-eku-leaf", host: ip, leaf: critEKU(1), unparsableMid: true,
+		mid: notAfter(feb31), midTBS: replace(utcOf(feb31), []byte("300231000000Z"))},
+	{name: "attack-time-intermediate-not-after-feb-31", host: ip, unparsableMid: true,
+		mid: notAfter(feb31), midTBS: replace(utcOf(feb31), []byte("300231000000Z"))},
+	{name: "attack-sig-inner-outer-mismatch-intermediate-critical-eku-leaf", host: ip, leaf: critEKU(1), unparsableMid: true,
+		mid: none, midTBS: replace(ecdsaSHA256, ecdsaSHA384)},
 	{name: "attack-time-root-not-before-feb-30", host: ip, root: notBefore(time.Date(2020, 1, 30, 0, 0, 0, 0, time.UTC)), rootTBS: replace([]byte("200130000000Z"), []byte("200230000000Z")), unparsableRoot: true},
 	{name: "attack-time-root-not-after-apr-31", host: ip, root: notAfter(time.Date(2030, 3, 31, 0, 0, 0, 0, time.UTC)), rootTBS: replace([]byte("300331000000Z"), []byte("300431000000Z")), unparsableRoot: true},
 	// BOOLEANs Go refuses: critical 01, cA 01
