@@ -167,6 +167,15 @@ static bool read_time(struct certname_der *d, int64_t *out)
 	return true;
 }
 
+/* A DER BOOLEAN's value, as Go's parser reads it: 00 or ff only. */
+static bool read_boolean(struct certname_der x, bool *out)
+{
+	if (x.len != 1 || (x.p[0] != 0 && x.p[0] != 0xff))
+		return false;
+	*out = x.p[0] != 0;
+	return true;
+}
+
 /* basicConstraints: SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLen INTEGER } */
 static bool read_basic_constraints(struct certname_der v, struct certinfo *ci)
 {
@@ -178,17 +187,23 @@ static bool read_basic_constraints(struct certname_der v, struct certinfo *ci)
 	ci->bc_present = true;
 	ci->path_len = -1;
 	if (seq.len > 0 && seq.p[0] == 0x01) {
-		if (!der_next(&seq, &tag, &x) || x.len != 1)
+		if (!der_next(&seq, &tag, &x) || !read_boolean(x, &ci->ca_valid))
 			return false;
-		ci->ca_valid = x.p[0] != 0;
 	}
 	if (seq.len > 0) {
 		if (!der_next(&seq, &tag, &x) || tag != 0x02 || x.len == 0 ||
-		    x.len > 2 || (x.p[0] & 0x80))
-			return false;
-		ci->path_len = x.p[0];
-		if (x.len == 2)
-			ci->path_len = ci->path_len << 8 | x.p[1];
+		    x.len > 8 ||
+		    (x.len > 1 && ((x.p[0] == 0 && !(x.p[1] & 0x80)) ||
+				   (x.p[0] == 0xff && (x.p[1] & 0x80)))))
+			return false; /* Go: minimal, in an int64 */
+		/* a negative one constrains nothing (Go's MaxPathLen < 0) */
+		if (!(x.p[0] & 0x80)) {
+			ci->path_len = 0;
+			for (size_t k = 0; k < x.len; k++)
+				ci->path_len = ci->path_len > 0xffffff
+						       ? 0x7fffffff
+						       : ci->path_len << 8 | x.p[k];
+		}
 	}
 	/* Go keeps MaxPathLen -1 for a non-CA whatever it says. */
 	if (!ci->ca_valid)
@@ -246,6 +261,28 @@ static bool san_names_something(struct certname_der names)
 	return false;
 }
 
+/* Go's parser refuses a SAN with an iPAddress not of 4 or 16 bytes, or
+ * an rfc822Name, dNSName or URI that is not ASCII (IA5). */
+static bool san_parses(struct certname_der names)
+{
+	struct certname_der seq, v;
+	unsigned char tag;
+
+	if (!der_sequence(&names, &seq))
+		return false;
+	while (seq.len > 0) {
+		if (!der_next(&seq, &tag, &v))
+			return false;
+		if (tag == 0x87 && v.len != 4 && v.len != 16)
+			return false;
+		if (tag == 0x81 || tag == 0x82 || tag == 0x86)
+			for (size_t i = 0; i < v.len; i++)
+				if (v.p[i] >= 0x80)
+					return false;
+	}
+	return true;
+}
+
 /* Subtrees of NameConstraints: sets has_nc / *unhandled by the forms. */
 static bool scan_subtrees(struct certname_der trees, struct certinfo *ci,
 			  bool *unhandled)
@@ -275,13 +312,19 @@ static bool read_name_constraints(struct certname_der v, struct certinfo *ci,
 	ci->nc = v;
 	if (!der_sequence(&v, &seq) || v.len != 0)
 		return false;
+	/* Go: an optional [0], an optional [1], nothing else, not empty */
+	bool some = false;
+	unsigned char next = 0xa0;
 	while (seq.len > 0) {
-		if (!der_next(&seq, &tag, &trees) || (tag != 0xa0 && tag != 0xa1))
+		if (!der_next(&seq, &tag, &trees) || (tag != 0xa0 && tag != 0xa1) ||
+		    tag < next)
 			return false;
+		next = tag + 1;
+		some = some || trees.len > 0;
 		if (!scan_subtrees(trees, ci, unhandled))
 			return false;
 	}
-	return true;
+	return some;
 }
 
 /* One Extension: the ones Go's parser handles, and criticality. */
@@ -296,10 +339,7 @@ static bool read_extension(struct certname_der ext, struct certinfo *ci)
 	    !der_next(&ext, &tag, &v))
 		return false;
 	if (tag == 0x01) {
-		if (v.len != 1)
-			return false;
-		critical = v.p[0] != 0;
-		if (!der_next(&ext, &tag, &v))
+		if (!read_boolean(v, &critical) || !der_next(&ext, &tag, &v))
 			return false;
 	}
 	if (tag != 0x04 || ext.len != 0)
@@ -312,6 +352,7 @@ static bool read_extension(struct certname_der ext, struct certinfo *ci)
 			ci->has_san = true;
 			ci->san = v;
 			unhandled = !san_names_something(v);
+			ok = san_parses(v);
 			break;
 		case 30: ok = read_name_constraints(v, ci, &unhandled); break;
 		case 15: ok = read_key_usage(v, ci); break;
@@ -335,15 +376,29 @@ static bool read_extensions(struct certname_der exts, struct certinfo *ci)
 
 	if (!der_sequence(&exts, &list) || exts.len != 0)
 		return false;
-	while (list.len > 0)
+	while (list.len > 0) {
+		struct certname_der rest, other, oid, o2;
+		unsigned char tag;
+
 		if (!der_sequence(&list, &ext) || !read_extension(ext, ci))
 			return false;
+		/* Go refuses a certificate with an extension twice. */
+		if (!der_next(&ext, &tag, &oid))
+			return false;
+		rest = list;
+		while (rest.len > 0) {
+			if (!der_sequence(&rest, &other))
+				return false;
+			if (der_next(&other, &tag, &o2) && oid_is(o2, oid.p, oid.len))
+				return false;
+		}
+	}
 	return true;
 }
 
 bool certinfo_read(const unsigned char *der, size_t len, struct certinfo *ci)
 {
-	struct certname_der d = {der, len}, cert, tbs, v, validity;
+	struct certname_der d = {der, len}, cert, tbs, v, validity, outer_alg;
 	unsigned char tag;
 
 	memset(ci, 0, sizeof(*ci));
@@ -355,10 +410,12 @@ bool certinfo_read(const unsigned char *der, size_t len, struct certinfo *ci)
 	if (!der_sequence(&cert, &tbs))
 		return false;
 	ci->tbs.len = (size_t)(cert.p - ci->tbs.p);
+	outer_alg.p = cert.p;
 	if (!der_sequence(&cert, &v) || !der_next(&v, &tag, &ci->sig_alg) ||
 	    tag != 0x06 || !der_next(&cert, &tag, &ci->sig) || tag != 0x03 ||
 	    ci->sig.len < 1 || ci->sig.p[0] != 0 || cert.len != 0)
 		return false;
+	outer_alg.len = (size_t)(v.p + v.len - outer_alg.p);
 	ci->sig.p++;
 	ci->sig.len--;
 	if (tbs.len > 0 && tbs.p[0] == 0xa0) {
@@ -368,9 +425,20 @@ bool certinfo_read(const unsigned char *der, size_t len, struct certinfo *ci)
 			return false;
 		ci->version = n.p[0] + 1;
 	}
-	/* serial, signature algorithm */
-	if (!der_next(&tbs, &tag, &v) || tag != 0x02 || !der_sequence(&tbs, &v))
-		return false;
+	/* serial, signature algorithm (Go: the outer one, byte for byte) */
+	{
+		const unsigned char *alg = NULL;
+		size_t alg_len = 0;
+		if (!der_next(&tbs, &tag, &v) || tag != 0x02)
+			return false;
+		alg = tbs.p;
+		if (!der_sequence(&tbs, &v))
+			return false;
+		alg_len = (size_t)(tbs.p - alg);
+		if (alg_len != outer_alg.len ||
+		    memcmp(alg, outer_alg.p, alg_len) != 0)
+			return false;
+	}
 	ci->issuer.p = tbs.p;
 	if (!der_sequence(&tbs, &v))
 		return false;
@@ -437,8 +505,11 @@ static bool ip_within(struct certname_der ip, struct certname_der net)
 {
 	if (ip.len * 2 != net.len)
 		return false;
+	/* Go's matchIPConstraint masks both: the constraint's address may
+	 * have bits outside its mask (127.0.0.1/8 holds 127.5.5.5). */
 	for (size_t i = 0; i < ip.len; i++)
-		if ((ip.p[i] & net.p[ip.len + i]) != net.p[i])
+		if ((ip.p[i] & net.p[ip.len + i]) !=
+		    (net.p[i] & net.p[ip.len + i]))
 			return false;
 	return true;
 }
@@ -538,7 +609,8 @@ bool certname_constraints_allow(const struct certinfo *ca,
 	struct certname_der names, seq, v;
 	unsigned char tag;
 
-	if (!ca->has_nc || !leaf->has_san)
+	/* Go checks the names under any NameConstraints (bad dNSNames fail) */
+	if (ca->nc.p == NULL || !leaf->has_san)
 		return true;
 	names = leaf->san;
 	if (!der_sequence(&names, &seq))

@@ -391,9 +391,14 @@ static void check_roots(struct tls_x509 *x, const struct certinfo *ci,
 		    memcmp(ca->anchors[i].dn.data, ci->issuer.p,
 			   ci->issuer.len) != 0)
 			continue;
-		x->top_found = true;
-		if (signed_by(&x->pending, &ca->anchors[i].pkey))
-			x->own_trusted = true;
+		/*
+		 * A root of the issuer's Name that did not sign it is not the
+		 * top: BearSSL (and Go) go on up the chain, and so must the
+		 * checks, to the certificate the root did sign.
+		 */
+		if (!signed_by(&x->pending, &ca->anchors[i].pkey))
+			continue;
+		x->top_found = x->own_trusted = true;
 		if (x->cert_index == 1 && ca->der[i].len == x->cert_len &&
 		    memcmp(ca->der[i].p, x->cert, x->cert_len) == 0)
 			continue;
@@ -438,8 +443,11 @@ static void x_end_cert(const br_x509_class **ctx)
 				"not a CA");
 		check_cert(x, &ci, &leaf, true, (int)x->cert_index - 2);
 	}
-	if (!keep_signature(&x->pending, &ci))
+	if (!keep_signature(&x->pending, &ci)) {
+		/* nothing kept: no root verifies a stale signature */
+		memset(&x->pending, 0, sizeof(x->pending));
 		x->sigs_ok = false;
+	}
 	check_roots(x, &ci, &leaf);
 }
 

@@ -14,6 +14,8 @@ reached the fake server (so the token went nowhere) and the step's log says
 in words why. Prints a table and the counts; exit 1 on any difference.
 
     APPROVE_STEP_BIN=build/approve-step/approve-step tests/tlsdiff/run.py
+
+TLSDIFF_ONLY=WORD runs only the cases whose names contain WORD.
 """
 
 import os
@@ -89,7 +91,11 @@ def binary_verdict(case, work):
                                        os.path.join(case, "key.pem")),
                           tokens={token: "system:serviceaccount:ci:gate"})
     api.configmap(NS, CM, {KEY: "approved"})
-    api.start()
+    try:
+        api.start()
+    except ssl.SSLError as e:
+        # OpenSSL will not present it: the case is left to the unit tests
+        return None, f"the fake server cannot load the chain: {e}", []
     creds, results = os.path.join(work, "creds"), os.path.join(work, "res")
     shutil.rmtree(results, ignore_errors=True)
     os.makedirs(results)
@@ -115,6 +121,10 @@ def main():
     try:
         cases_dir = os.path.join(work, "cases")
         names = go("gen.go", cases_dir).split()
+        # TLSDIFF_ONLY=attack-: only the cases whose names contain it
+        only = os.environ.get("TLSDIFF_ONLY")
+        if only:
+            names = [n for n in names if only in n]
         dirs = [os.path.join(cases_dir, n) for n in names]
         go_says = {}
         for line in go("verify.go", *dirs).splitlines():
@@ -125,6 +135,10 @@ def main():
             g = go_says[name]
             go_ok = g == "accept"
             rc, log, with_token = binary_verdict(d, work)
+            if rc is None:
+                rows.append((name, "accept" if go_ok else "refuse", "-",
+                             "untested: " + log, g, ""))
+                continue
             ours_ok = rc == 0
             problems = []
             if rc not in (0, 2):
@@ -157,7 +171,7 @@ def main():
         print(f"{'case':<{w}}  go      binary  result")
         for name, gv, bv, res, g, why in rows:
             print(f"{name:<{w}}  {gv:<6}  {bv:<6}  {res}")
-            if not res.startswith(("ok", "stricter")) or \
+            if not res.startswith(("ok", "stricter", "untested")) or \
                     os.environ.get("TLSDIFF_VERBOSE"):
                 print(f"{'':<{w}}    go: {g}\n{'':<{w}}    step: {why}")
         acc = sum(r[1] == "accept" for r in rows)

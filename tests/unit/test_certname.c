@@ -57,7 +57,8 @@ static void cert_with(struct buf *out, const struct buf *list)
 	tlv(&exts, 0x30, list->b, list->n);
 	tlv(&tbs, 0xa0, "\x02\x01\x02", 3); /* version 3 */
 	tlv(&tbs, 0x02, "\x01", 1);	    /* serial */
-	tlv(&tbs, 0x30, "", 0);		    /* algorithm */
+	/* ecdsa-with-SHA256, as the outer algorithm (Go: byte for byte) */
+	tlv(&tbs, 0x30, "\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02", 10);
 	tlv(&tbs, 0x30, "\x31\x00", 2);    /* issuer */
 	tlv(&tbs, 0x30, validity.b, validity.n);
 	tlv(&tbs, 0x30, "", 0); /* subject */
@@ -278,6 +279,37 @@ static void subtree(struct buf *nc, unsigned char which, unsigned char form,
 	*nc = inner;
 }
 
+/*
+ * Go 1.19 refuses a certificate with an extension twice (two SANs: which
+ * names it?), and a list with a malformed entry after a good one is
+ * refused, not walked forever (the duplicate check once looped there).
+ */
+static void duplicate_extensions(void **state)
+{
+	struct buf list = {0}, c = {0}, good = {0}, bad = {0};
+	struct certinfo ci;
+
+	(void)state;
+	tlv(&good, 0x30, "\x82\x09localhost", 11);
+	tlv(&bad, 0x30, "\x82\x05other", 7);
+	ext(&list, 0x11, false, bad.b, bad.n);
+	ext(&list, 0x11, false, good.b, good.n);
+	cert_with(&c, &list);
+	assert_false(certinfo_read(c.b, c.n, &ci));
+	assert_false(certname_matches(c.b, c.n, "localhost", NULL, 0));
+
+	list.n = 0;
+	ext(&list, 0x11, false, good.b, good.n);
+	cert_with(&c, &list);
+	assert_true(certname_matches(c.b, c.n, "localhost", NULL, 0));
+	list.n = 0;
+	ext(&list, 0x11, false, good.b, good.n);
+	memcpy(list.b + list.n, "\x30\x05\x06", 3); /* an entry cut short */
+	list.n += 3;
+	cert_with(&c, &list);
+	assert_false(certinfo_read(c.b, c.n, &ci));
+}
+
 static void name_constraints(void **state)
 {
 	struct buf nc, names = {0};
@@ -313,6 +345,7 @@ int main(void)
 		cmocka_unit_test(extended_key_usage),
 		cmocka_unit_test(constraints_and_criticality),
 		cmocka_unit_test(name_constraints),
+		cmocka_unit_test(duplicate_extensions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
