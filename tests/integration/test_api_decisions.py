@@ -227,6 +227,25 @@ class Votes(APITest):
         w.wait_for_line("1 of 2 approvals so far")
         self.assertEqual(sum("soon be refused" in ln for ln in w.lines()), 1)
 
+    def test_escaped_size_cannot_make_the_gate_unreadable(self):
+        # A voter writes 360 KiB of "<" under their own key: 1 MiB raw is
+        # well within what the API server accepts, but Go writes each "<"
+        # as six bytes (\u003c), over 2 MiB on the wire. The gate still
+        # decides, from the first list and from a watch event.
+        self.patch({KEY + ".mallory": "<" * (360 * 1024)})
+        body = self.api.store.get("configmaps", NS, CM)
+        self.assertGreater(len(fakeapi.go_json(body)), 2 * 1024 * 1024)
+        w = self.start_two_of_three()
+        self.patch({ALICE: "approved", KEY + ".mallory2": "&" * (600 * 1024)})
+        w.wait_for_line("1 of 2 approvals so far")
+        self.patch({BOB: "approved"})
+        self.assertExit(w, 0)
+        self.assertDecision(w, "approved",
+                            "alice@example.com,bob@example.com")
+        w = self.launch("--approvals", "2", "--approvers", APPROVERS,
+                        dir=False)
+        self.assertExit(w, 0)
+
     def test_votes_present_at_start(self):
         self.patch({ALICE: "approved", BOB: "approved"})
         w = self.launch("--approvals", "2", "--approvers", APPROVERS,
@@ -234,6 +253,7 @@ class Votes(APITest):
         self.assertExit(w, 0)
         self.assertDecision(w, "approved",
                             "alice@example.com,bob@example.com")
+        self.assertThroughAPI(w, "approved")
 
 
 if __name__ == "__main__":
