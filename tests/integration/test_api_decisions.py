@@ -246,6 +246,32 @@ class Votes(APITest):
                         dir=False)
         self.assertExit(w, 0)
 
+    def test_a_member_twice_in_an_event_is_one_voter(self):
+        # JSON allows "k.alice" twice in one object and cJSON keeps both:
+        # an event so written must not count alice twice.
+        w = self.start_two_of_three(timeout="3s")
+        obj = self.patch({ALICE: "approved"})
+        w.wait_for_line("1 of 2 approvals so far")
+        obj["metadata"]["resourceVersion"] = str(
+            int(obj["metadata"]["resourceVersion"]) + 1)
+        line = fakeapi.go_json({"type": "MODIFIED", "object": obj})
+        member = b'"%s":"approved"' % ALICE.encode()
+        self.assertIn(member, line)
+        self.api.inject(line.replace(member, member + b"," + member) + b"\n")
+        w.wait_for_line('"alice@example.com" approves in more than one '
+                        "entry: counted once")
+        self.assertExit(w, 1, timeout=8)
+        self.assertDecision(w, "timeout")
+
+    def test_a_vote_naming_its_decision_twice_is_not_counted(self):
+        w = self.start_two_of_three(timeout="3s")
+        self.patch({BOB: "approved"})
+        w.wait_for_line("1 of 2 approvals so far")
+        self.patch({ALICE: '{"decision":"approved","decision":"refused"}'})
+        w.wait_for_line('naming "decision", "approver" or "comment" twice')
+        self.assertExit(w, 1, timeout=8)
+        self.assertDecision(w, "timeout")
+
     def test_votes_present_at_start(self):
         self.patch({ALICE: "approved", BOB: "approved"})
         w = self.launch("--approvals", "2", "--approvers", APPROVERS,
