@@ -394,7 +394,9 @@ static enum apiwatch_event on_body(struct apiwatch *a, char *data, size_t n,
 		r = lines_feed(&a->lines, data, n, on_event_line, &c);
 	}
 	if (r == LINES_TOO_LONG || r == LINES_NOMEM)
-		return fail(a, now, "keep the ConfigMap under 1 MiB",
+		return fail(a, now,
+			    "no ConfigMap the API server stores is that large: "
+			    "check --api-server",
 			    "an event larger than %d bytes", HTTP_LINE_MAX);
 	if (c.decided)
 		return APIWATCH_DECIDED;

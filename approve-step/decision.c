@@ -98,6 +98,24 @@ static bool has_nul_escape(const char *buf, size_t len)
 	return false;
 }
 
+/*
+ * JSON allows a member twice; readers disagree on which one wins (cJSON
+ * takes the first, Go and CEL the last). A vote that says two things is
+ * no decision: one pass counts the members that are read.
+ */
+static bool names_a_member_twice(const cJSON *root)
+{
+	static const char *const read[] = {"decision", "approver", "comment"};
+	int count[3] = {0, 0, 0};
+
+	for (const cJSON *m = root->child; m; m = m->next)
+		for (int i = 0; i < 3; i++)
+			if (m->string && strcmp(m->string, read[i]) == 0 &&
+			    ++count[i] > 1)
+				return true;
+	return false;
+}
+
 static void parse_json(const char *buf, size_t len, struct decision *d)
 {
 	/* len + 1: cJSON wants the terminating NUL inside the length. */
@@ -115,6 +133,11 @@ static void parse_json(const char *buf, size_t len, struct decision *d)
 	}
 	if (!cJSON_IsObject(root)) {
 		d->problem = "JSON that is not an object";
+		goto out;
+	}
+	if (names_a_member_twice(root)) {
+		d->problem = "JSON naming \"decision\", \"approver\" or "
+			     "\"comment\" twice";
 		goto out;
 	}
 	word = cJSON_GetObjectItemCaseSensitive(root, "decision");

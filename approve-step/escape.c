@@ -41,11 +41,12 @@ static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
  * Code points a terminal or log viewer may act on: C1 controls (some
  * terminals treat U+009B as CSI), bidirectional overrides that make text
  * read differently than it is stored, line and paragraph separators, and
- * the byte order mark.
+ * the byte order mark. U+061C (Arabic letter mark) is a bidi control too.
  */
 static bool is_unsafe_codepoint(uint32_t cp)
 {
-	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e ||
+	       cp == 0x200f ||
 	       (cp >= 0x202a && cp <= 0x202e) ||
 	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
 	       cp == 0x2029 || cp == 0xfeff;

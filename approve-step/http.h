@@ -13,8 +13,26 @@
 
 /* A response head (status line and headers) larger than this is refused. */
 #define HTTP_HEAD_MAX (16 * 1024)
-/* One watch event (a ConfigMap is at most 1 MiB, JSON-escaped). */
-#define HTTP_LINE_MAX (2 * 1024 * 1024)
+/*
+ * One watch event: the largest ConfigMap the API server stores, written as
+ * Go's encoding/json writes it (`<` `>` `&`, U+2028/9, control bytes and
+ * bytes that are not UTF-8 become six bytes: \u003c, \ufffd).
+ * - data (keys and values at most 1,048,576 raw bytes; keys [-._a-zA-Z0-9]
+ *   are never escaped): an entry "K":"V", is L + 6V + 6 bytes and its
+ *   managedFields line "f:K":{}, is L + 8, so 6(L+V) + 14 - 4L. Summed:
+ *   6 * 1,048,576 + 10 * 65 (1-byte keys) + 6 * 4,225 (2-byte keys)
+ *   + 2 * 274,625 (3-byte keys) = 6,866,706 bytes.
+ * - annotations (at most 262,144 raw bytes, 66 key characters), alike:
+ *   6 * 262,144 + 10 * 66 + 6 * 4,356 + 2 * 87,381 = 1,774,422 bytes.
+ * - labels, names, finalizers, other managers' managedFields: characters
+ *   that are never escaped, bounded only by what etcd stores per object
+ *   (1.5 MiB by default), at most twice that as JSON: 3,145,728 bytes.
+ * - the event's envelope and fixed fields: under 4 KiB.
+ * That is under 11.8 MiB; 16 MiB leaves room. The line buffer grows only as
+ * a line needs it and is given back after a large one, so an ordinary gate
+ * never holds more than its own event.
+ */
+#define HTTP_LINE_MAX (16 * 1024 * 1024)
 
 struct http_head {
 	int status;		/* 100..599 */

@@ -25,6 +25,7 @@ struct outcome {
 	/* OUTCOME_APPROVED, OUTCOME_REFUSED: who decided and why. */
 	struct decision decision;
 	bool through_api; /* the decision was read through the API */
+	const char *api_server; /* then its host:port, as the watch logs it */
 };
 
 #endif

@@ -207,13 +207,17 @@ static void report_decided(const char *word, const struct outcome *out,
 	const struct decision *d = &out->decision;
 	char who[LOG_VALUE_MAX], why[LOG_VALUE_MAX];
 
-	log_info("%s%s%s after %s%s%s%s", word, d->approver_len ? " by " : "",
+	/* Which server it came from, first list or watch event alike. */
+	log_info("%s%s%s after %s%s%s%s%s%s", word,
+		 d->approver_len ? " by " : "",
 		 d->approver_len ? log_quote(who, d->approver, d->approver_len)
 				 : "",
 		 waited, d->comment_len ? ": " : "",
 		 d->comment_len ? log_quote(why, d->comment, d->comment_len)
 				: "",
-		 out->through_api ? " (through the API)" : "");
+		 out->through_api ? " (through the API at " : "",
+		 out->through_api && out->api_server ? out->api_server : "",
+		 out->through_api ? ")" : "");
 }
 
 /*

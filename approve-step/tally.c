@@ -55,6 +55,31 @@ static bool on_approvers(const struct options *o, const char *voter)
 	return false;
 }
 
+/*
+ * The same voter approving twice: a ConfigMap's JSON may hold a member
+ * twice (cJSON keeps both). Names decode one way only (voter.c), so equal
+ * voters are equal strings. Counted once; said once.
+ */
+#define SEED_TWICE 3
+static bool approved_before(struct tally *t, const struct tally_vote *v)
+{
+	char who[LOG_VALUE_MAX];
+
+	for (int i = 0; i < t->yes_kept; i++) {
+		if (strcmp(t->yes[i].voter, v->voter) != 0)
+			continue;
+		if (seen_first_warning(t->seen,
+				       seen_fingerprint(SEED_TWICE, v->voter,
+							strlen(v->voter))))
+			log_warn("%s approves in more than one entry: counted "
+				 "once%s",
+				 log_quote(who, v->voter, strlen(v->voter)),
+				 t->seen->via);
+		return true;
+	}
+	return false;
+}
+
 /* Judges one vote entry; *fp is what its log line is remembered by. */
 static void judge_vote(struct tally *t, const struct content *c,
 		       struct tally_vote *v, uint64_t *fp)
@@ -151,7 +176,8 @@ void tally_add(struct tally *t, const char *name, const struct content *c)
 	if (v->verdict == VERDICT_REFUSED && !t->refused) {
 		t->no = *v;
 		t->refused = true;
-	} else if (v->verdict == VERDICT_APPROVED) {
+	} else if (v->verdict == VERDICT_APPROVED && !approved_before(t, v)) {
+		/* Past the limit the quorum (at most that many) is reached. */
 		if (t->yes_kept < OPTIONS_APPROVERS_MAX)
 			t->yes[t->yes_kept++] = *v;
 		t->approvals++;

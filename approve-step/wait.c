@@ -241,6 +241,7 @@ static bool api_step(struct api_view *v, const struct pollfd *p,
 		out->kind = from_verdict(v->verdict);
 		out->decision = v->decision;
 		out->through_api = true;
+		out->api_server = v->watch->url.hostport;
 		return false;
 	case APIWATCH_UNUSABLE:
 		break;

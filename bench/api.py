@@ -171,7 +171,7 @@ class APIBench:
         log.close()
         if rc != 0:
             self.failures.append(f"{kind} (API) exited {rc}: {text[-300:]}")
-        elif kind == "approve-step" and "(through the API)" not in text:
+        elif kind == "approve-step" and "(through the API at " not in text:
             self.failures.append("approve-step (API) did not say it decided "
                                  "through the API: " + text[-300:])
         self.api.patch_data(NS, CM, {KEY: "pending"})

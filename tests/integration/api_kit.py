@@ -19,7 +19,7 @@ from proc import SLOW, Waiter  # noqa: E402
 
 NS, CM, KEY = "ci", "approvals", "run-1"
 USER = "system:serviceaccount:ci:pipeline"
-THROUGH = " (through the API)"
+THROUGH = " (through the API at "
 ESTABLISHED = "through the API at"
 APPROVERS = "alice@example.com,bob@example.com,carol@example.com"
 ALICE, BOB, CAROL = (KEY + ".alice_40example.com", KEY + ".bob_40example.com",
@@ -155,12 +155,15 @@ class APITest(WaiterTest):
 
     def assertThroughAPI(self, w, decision_word):
         last = w.lines()[-1]
-        self.assertTrue(last.endswith(THROUGH), f"last line: {last!r}")
+        # The last line names the server: host:port, as the watch logged it.
+        server = self.api.url.split("://", 1)[1]
+        self.assertTrue(last.endswith(THROUGH + server + ")"),
+                        f"last line: {last!r}")
         self.assertIn(decision_word, last)
 
     def assertNotThroughAPI(self, w):
         last = w.lines()[-1]
-        self.assertFalse(last.endswith(THROUGH), f"last line: {last!r}")
+        self.assertNotIn(THROUGH, last, f"last line: {last!r}")
 
     def patch(self, data):
         return self.api.patch_data(NS, CM, data)

@@ -230,6 +230,51 @@ class Votes(APITest):
         w.wait_for_line("1 of 2 approvals so far")
         self.assertEqual(sum("soon be refused" in ln for ln in w.lines()), 1)
 
+    def test_escaped_size_cannot_make_the_gate_unreadable(self):
+        # A voter writes 360 KiB of "<" under their own key: 1 MiB raw is
+        # well within what the API server accepts, but Go writes each "<"
+        # as six bytes (\u003c), over 2 MiB on the wire. The gate still
+        # decides, from the first list and from a watch event.
+        self.patch({KEY + ".mallory": "<" * (360 * 1024)})
+        body = self.api.store.get("configmaps", NS, CM)
+        self.assertGreater(len(fakeapi.go_json(body)), 2 * 1024 * 1024)
+        w = self.start_two_of_three()
+        self.patch({ALICE: "approved", KEY + ".mallory2": "&" * (600 * 1024)})
+        w.wait_for_line("1 of 2 approvals so far")
+        self.patch({BOB: "approved"})
+        self.assertExit(w, 0)
+        self.assertDecision(w, "approved",
+                            "alice@example.com,bob@example.com")
+        w = self.launch("--approvals", "2", "--approvers", APPROVERS,
+                        dir=False)
+        self.assertExit(w, 0)
+
+    def test_a_member_twice_in_an_event_is_one_voter(self):
+        # JSON allows "k.alice" twice in one object and cJSON keeps both:
+        # an event so written must not count alice twice.
+        w = self.start_two_of_three(timeout="3s")
+        obj = self.patch({ALICE: "approved"})
+        w.wait_for_line("1 of 2 approvals so far")
+        obj["metadata"]["resourceVersion"] = str(
+            int(obj["metadata"]["resourceVersion"]) + 1)
+        line = fakeapi.go_json({"type": "MODIFIED", "object": obj})
+        member = b'"%s":"approved"' % ALICE.encode()
+        self.assertIn(member, line)
+        self.api.inject(line.replace(member, member + b"," + member) + b"\n")
+        w.wait_for_line('"alice@example.com" approves in more than one '
+                        "entry: counted once")
+        self.assertExit(w, 1, timeout=8)
+        self.assertDecision(w, "timeout")
+
+    def test_a_vote_naming_its_decision_twice_is_not_counted(self):
+        w = self.start_two_of_three(timeout="3s")
+        self.patch({BOB: "approved"})
+        w.wait_for_line("1 of 2 approvals so far")
+        self.patch({ALICE: '{"decision":"approved","decision":"refused"}'})
+        w.wait_for_line('naming "decision", "approver" or "comment" twice')
+        self.assertExit(w, 1, timeout=8)
+        self.assertDecision(w, "timeout")
+
     def test_votes_present_at_start(self):
         self.patch({ALICE: "approved", BOB: "approved"})
         w = self.launch("--approvals", "2", "--approvers", APPROVERS,
@@ -237,6 +282,7 @@ class Votes(APITest):
         self.assertExit(w, 0)
         self.assertDecision(w, "approved",
                             "alice@example.com,bob@example.com")
+        self.assertThroughAPI(w, "approved")
 
 
 if __name__ == "__main__":

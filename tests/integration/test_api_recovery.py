@@ -126,7 +126,7 @@ class Recovery(APITest):
         w.wait_for_line('"notified": pending')
         before = len(w.lines())
         self.api.inject(b'{"type":"MODIFIED","object":{"data":{"x":"' +
-                        b"a" * (2 * MiB) + b'"}}}\n')
+                        b"a" * (16 * MiB) + b'"}}}\n')
         self.resumed_from(2, obj["metadata"]["resourceVersion"])
         warnings = [ln for ln in self.new_lines(w, before)
                     if "warning" in ln]

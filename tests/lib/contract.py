@@ -62,7 +62,7 @@ SPACE = " \t\n\r\v\f"  # what is trimmed around a word
 
 # Characters shown as \u{XXXX} in logs and results: C1 controls and those
 # that reorder or break lines.
-UNICODE_ESCAPED = re.compile("[\u0080-\u009f\u200e\u200f\u202a-\u202e"
+UNICODE_ESCAPED = re.compile("[\u0080-\u009f\u061c\u200e\u200f\u202a-\u202e"
                              "\u2066-\u2069\u2028\u2029\ufeff]")
 
 

@@ -76,6 +76,8 @@ static void json(void **state)
 	assert_int_equal(d.comment_len, 0);
 }
 
+#define TWICE "JSON naming \"decision\", \"approver\" or \"comment\" twice"
+
 static void bad_json(void **state)
 {
 	static const struct {
@@ -101,6 +103,13 @@ static void bad_json(void **state)
 		 "JSON with a \\u0000 or an invalid \\u escape"},
 		{"{\"decision\":\"approved\\u00\"}",
 		 "JSON with a \\u0000 or an invalid \\u escape"},
+		/* cJSON reads the first, Go and CEL the last: neither. */
+		{"{\"decision\":\"approved\",\"decision\":\"refused\"}", TWICE},
+		{"{\"decision\":\"approved\",\"decision\":\"approved\"}", TWICE},
+		{"{\"decision\":\"approved\",\"approver\":\"a\",\"approver\":\"b\"}",
+		 TWICE},
+		{"{\"decision\":\"approved\",\"comment\":\"\",\"comment\":\"x\"}",
+		 TWICE},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

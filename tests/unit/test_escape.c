@@ -48,6 +48,15 @@ static void unsafe_unicode_escaped(void **state)
 	assert_string_equal(ESC("a\xe2\x80\xae" "b", 0), "a\\u{202e}b");
 	assert_string_equal(ESC("\xe2\x80\xa8", 0), "\\u{2028}");
 	assert_string_equal(ESC("\xef\xbb\xbf", 0), "\\u{feff}");
+	/* Every bidi control and separator, each alone. */
+	assert_string_equal(ESC("\xd8\x9c", 0), "\\u{061c}");
+	assert_string_equal(ESC("\xe2\x80\x8e\xe2\x80\x8f", 0),
+			    "\\u{200e}\\u{200f}");
+	assert_string_equal(ESC("\xe2\x80\xaa\xe2\x81\xa6\xe2\x81\xa9", 0),
+			    "\\u{202a}\\u{2066}\\u{2069}");
+	assert_string_equal(ESC("\xe2\x80\xa9", 0), "\\u{2029}");
+	/* Neighbours stay as they are: U+061B, U+200D, U+2065. */
+	assert_string_equal(ESC("\xd8\x9b\xe2\x80\x8d", 0), "\xd8\x9b\xe2\x80\x8d");
 }
 
 static void invalid_utf8_escaped(void **state)

@@ -141,6 +141,31 @@ static void not_counted_says_why(void **state)
 		"approve-step: 0 of 1 approvals so far\n");
 }
 
+/* One voter in two entries (a JSON member twice, or a non-canonical name). */
+static void one_voter_counts_once(void **state)
+{
+	const char *const twice[] = {"run-1.alice", "approved", "run-1.alice",
+				     "approved", NULL};
+	const char *const spelt[] = {"run-1.alice_40x", "approved",
+				     "run-1.alice_40x", "approve", "run-1._61",
+				     "approved", NULL};
+	(void)state;
+	o.approvals = 2;
+	assert_int_equal(count(twice), VERDICT_PENDING);
+	assert_non_null(strstr(logged(), "warning: \"alice\" approves in "
+					 "more than one entry: counted once"));
+	assert_int_equal(count(spelt), VERDICT_PENDING);
+	assert_non_null(strstr(logged(), "not an encoded username"));
+	/* A second, distinct voter still makes the quorum. */
+	{
+		const char *const two[] = {"run-1.alice", "approved",
+					   "run-1.alice", "approved",
+					   "run-1.bob", "approved", NULL};
+		assert_int_equal(count(two), VERDICT_APPROVED);
+		assert_string_equal(d.approver, "alice,bob");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,6 +179,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(logs_changes_once,
 			setup, log_capture_teardown),
 		cmocka_unit_test_setup_teardown(not_counted_says_why,
+			setup, log_capture_teardown),
+		cmocka_unit_test_setup_teardown(one_voter_counts_once,
 			setup, log_capture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
