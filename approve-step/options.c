@@ -148,8 +148,16 @@ static bool valid_dns_name(const char *s, size_t max, const char *extra)
 	return strchr(extra, s[0]) == NULL && strchr(extra, s[len - 1]) == NULL;
 }
 
-static bool parse_approvers(char *list, struct options *opts)
+static bool parse_approvers(const char *arg, struct options *opts)
 {
+	char *list = opts->approvers_list;
+
+	if (strlen(arg) >= sizeof(opts->approvers_list)) {
+		log_error("--approvers: longer than %zu bytes",
+			  sizeof(opts->approvers_list) - 1);
+		return false;
+	}
+	memcpy(list, arg, strlen(arg) + 1);
 	opts->approvers_len = 0;
 	for (char *save = NULL, *name = strtok_r(list, ",", &save);
 	     name != NULL; name = strtok_r(NULL, ",", &save)) {
