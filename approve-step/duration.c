@@ -15,7 +15,30 @@ static bool is_digits(const char *s)
 	return true;
 }
 
-/* One "<digits><unit>" term of a duration; advances *s past it. */
+/*
+ * The fraction after a term's '.', as Go's time.ParseDuration reads it:
+ * digits, none required if the integer part had some. Only the first 9
+ * count (a millisecond of an hour is 7 digits; more are truncated, as Go
+ * truncates below a nanosecond), so value * unit cannot overflow.
+ */
+static const char *parse_fraction(const char *p, int64_t *value, int64_t *scale)
+{
+	*value = 0;
+	*scale = 1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (*scale < 1000000000) {
+			*value = *value * 10 + (*p - '0');
+			*scale *= 10;
+		}
+	}
+	return p;
+}
+
+/*
+ * One "<digits>[.<digits>]<unit>" term of a duration (Go's form: "1.5h",
+ * ".5s", "1h30m"); advances *s past it. No sign, no space, and no unit
+ * below a millisecond: the deadline counts in milliseconds.
+ */
 static bool parse_term(const char **s, int64_t *ms)
 {
 	static const struct {
@@ -23,15 +46,23 @@ static bool parse_term(const char **s, int64_t *ms)
 		int64_t ms;
 	} units[] = {{"ms", 1}, {"h", 3600000}, {"m", 60000}, {"s", 1000}};
 	const char *p = *s;
-	char *end;
-	long long n;
+	const char *end;
+	char *int_end;
+	long long n = 0;
+	int64_t frac = 0, scale = 1;
 
-	if (*p < '0' || *p > '9')
+	if (!(*p >= '0' && *p <= '9') && !(*p == '.' && p[1] >= '0' && p[1] <= '9'))
 		return false;
-	errno = 0;
-	n = strtoll(p, &end, 10);
-	if (errno == ERANGE)
-		return false;
+	end = p;
+	if (*p != '.') {
+		errno = 0;
+		n = strtoll(p, &int_end, 10);
+		if (errno == ERANGE)
+			return false;
+		end = int_end;
+	}
+	if (*end == '.')
+		end = parse_fraction(end + 1, &frac, &scale);
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		size_t len = strlen(units[i].name);
 		if (strncmp(end, units[i].name, len) != 0)
@@ -39,6 +70,9 @@ static bool parse_term(const char **s, int64_t *ms)
 		if (n > DURATION_MAX_MS / units[i].ms)
 			return false;
 		*ms = n * units[i].ms;
+		if (frac * units[i].ms / scale > DURATION_MAX_MS - *ms)
+			return false;
+		*ms += frac * units[i].ms / scale;
 		*s = end + len;
 		return true;
 	}

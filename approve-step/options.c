@@ -26,7 +26,7 @@ static const char usage[] =
 	"  --dir DIR              directory holding the decision (the workspace);\n"
 	"                         may be omitted with --api on\n"
 	"  --key NAME             file in DIR with the decision (default: status)\n"
-	"  --timeout DURATION     86400, 90s, 15m, 24h, 1h30m; 0 waits forever\n"
+	"  --timeout DURATION     86400, 90s, 15m, 1.5h, 1h30m; 0 waits forever\n"
 	"                         (default: 24h)\n"
 	"  --on-timeout ACTION    refuse or approve (default: refuse)\n"
 	"  --results-dir DIR      write Tekton results (decision, approver,\n"
@@ -148,8 +148,16 @@ static bool valid_dns_name(const char *s, size_t max, const char *extra)
 	return strchr(extra, s[0]) == NULL && strchr(extra, s[len - 1]) == NULL;
 }
 
-static bool parse_approvers(char *list, struct options *opts)
+static bool parse_approvers(const char *arg, struct options *opts)
 {
+	char *list = opts->approvers_list;
+
+	if (strlen(arg) >= sizeof(opts->approvers_list)) {
+		log_error("--approvers: longer than %zu bytes",
+			  sizeof(opts->approvers_list) - 1);
+		return false;
+	}
+	memcpy(list, arg, strlen(arg) + 1);
 	opts->approvers_len = 0;
 	for (char *save = NULL, *name = strtok_r(list, ",", &save);
 	     name != NULL; name = strtok_r(NULL, ",", &save)) {
@@ -200,7 +208,8 @@ static bool set_option(int opt, char *arg, struct options *opts)
 		return duration_parse(arg, &opts->timeout_ms) ||
 		       usage_error("--timeout", arg,
 				   "seconds (86400) or a duration (90s, 15m, "
-				   "24h, 1h30m); 0 waits forever");
+				   "1.5h, 1h30m; units h, m, s, ms); 0 waits "
+				   "forever");
 	case OPT_ON_TIMEOUT:
 		opts->approve_on_timeout = strcmp(arg, "approve") == 0;
 		return opts->approve_on_timeout || strcmp(arg, "refuse") == 0 ||

@@ -18,6 +18,9 @@ enum api_mode {
 	API_ON,	  /* the API is required */
 };
 
+/* --approvers' value, bytes: 64 names of a vote key's 253 and ", ". */
+#define OPTIONS_APPROVERS_LIST_MAX (OPTIONS_APPROVERS_MAX * 256)
+
 struct options {
 	const char *dir; /* NULL only with API_ON: the API alone */
 	const char *key;
@@ -32,6 +35,12 @@ struct options {
 	long approvals;
 	const char *approvers[OPTIONS_APPROVERS_MAX];
 	int approvers_len;
+	/*
+	 * The copy of --approvers' value that approvers[] points into: the
+	 * value is split on commas, and splitting argv itself would change
+	 * what ps and /proc/PID/cmdline show.
+	 */
+	char approvers_list[OPTIONS_APPROVERS_LIST_MAX];
 	const char *requester; /* NULL: anyone may vote */
 	/*
 	 * Votes on the volume count only when the cluster pins the

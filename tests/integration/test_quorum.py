@@ -4,6 +4,7 @@
 
 import json
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -40,6 +41,15 @@ class Quorum(WaiterTest):
                       'bob@example.com, carol@example.com"' % self.dir,
                       w.watching())
         return w
+
+    def test_cmdline_keeps_the_approvers_commas(self):
+        # ps shows /proc/PID/cmdline: the list must not be split in place.
+        w = self.start_two_of_three()
+        with open("/proc/%d/cmdline" % w.pid, "rb") as f:
+            args = f.read().split(b"\0")
+        self.assertIn(APPROVERS.encode(), args)
+        w.signal(signal.SIGTERM)
+        self.assertExit(w, 1)
 
     def test_two_of_three_approve(self):
         self.volume.update({"run-1": "init"})

@@ -241,6 +241,16 @@ class Deadline(WaiterTest):
         self.assertGreaterEqual(w.elapsed, 1.5)
         self.assertIn("(--on-timeout approve)", w.log())
 
+    def test_go_decimal_fraction(self):
+        # Go's time.ParseDuration form: "1.5h" is 1h30m, ".5s" is 500ms.
+        w = self.start("--timeout", "1.5h")
+        w.wait_for_line("(timeout 1h30m,")
+        w.signal(signal.SIGTERM)
+        self.assertExit(w, 1)
+        w = self.start("--timeout", ".5s", "--on-timeout", "approve")
+        self.assertExit(w, 0)
+        self.assertGreaterEqual(w.elapsed, 0.5)
+
     def test_seconds_form(self):
         w = self.start("--timeout", "1")
         self.assertExit(w, 1)
@@ -390,6 +400,9 @@ class UsageErrors(WaiterTest):
             (d + ["--timeout", "soon"], '--timeout "soon"'),
             (d + ["--timeout", "5x"], '--timeout "5x"'),
             (d + ["--timeout", "1h-5m"], '--timeout "1h-5m"'),
+            (d + ["--timeout", "1.5"], '--timeout "1.5"'),
+            (d + ["--timeout", "10us"], '--timeout "10us"'),
+            (d + ["--timeout", "876000.5h"], '--timeout "876000.5h"'),
             (d + ["--on-timeout", "maybe"],
              '--on-timeout "maybe": expected refuse or approve'),
             (d + ["--poll-interval", "1ms"], '--poll-interval "1ms"'),

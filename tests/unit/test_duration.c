@@ -22,6 +22,12 @@ static void durations_accepted(void **state)
 		{"500ms", 500},		{"2s500ms", 2500},
 		{"0s", 0},		{"30m1h", 5400000},
 		{"007", 7000},		{"876000h", 876000LL * 3600000},
+		/* Go's decimal fractions, truncated to the millisecond */
+		{"1.5h", 5400000},	{".5s", 500},
+		{"1.h", 3600000},	{"0.25m", 15000},
+		{"1.5h30m", 7200000},	{"2.0005s", 2000},
+		{"1.0000000009h", 3600000}, {"1.999999999999s", 1999},
+		{"875999.5h", 8759995LL * 360000},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -35,7 +41,8 @@ static void durations_rejected(void **state)
 {
 	static const char *const bad[] = {
 		"",	 "-1",	 "+5",	 " 5",	"5 ",	 "5x",	"h",  "1h-5m",
-		"1.5h",	 "1d",	 "10us", "1e3", "0x10", "5m ", "s5", "m",
+		"1.5",	 ".",	 ".h",	 "1..5h", "1.5.5h", "-1.5h", "1,5h", ". 5s",
+		"876000.5h", "1d",	 "10us", "1e3", "0x10", "5m ", "s5", "m",
 		"876001h", "99999999999999999999", "9223372036854775807s",
 	};
 	(void)state;

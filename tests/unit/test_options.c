@@ -102,6 +102,8 @@ static void every_option(void **state)
 	assert_int_equal(o.approvers_len, 3);
 	assert_string_equal(o.approvers[0], "alice@example.com");
 	assert_string_equal(o.approvers[2], "carol");
+	/* Split in a copy: ps shows the argument as it was given. */
+	assert_string_equal(approvers, "alice@example.com, bob ,carol,,");
 	assert_string_equal(o.requester, "bob");
 	assert_true(options_vote_mode(&o));
 }
