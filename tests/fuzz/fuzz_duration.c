@@ -1,8 +1,11 @@
 /*
  * duration_parse (--timeout, --poll-interval): checked against a second,
  * independent reading of the grammar
- *     digits | (digits ("ms" | "h" | "m" | "s"))+
- * with exact 128-bit arithmetic, so every accepted value is the right one,
+ *     digits | (term ("ms" | "h" | "m" | "s"))+
+ *     term = digits ["." [digits]] | "." digits        (Go's time.ParseDuration)
+ * with exact 128-bit arithmetic, so every accepted value is the right one
+ * (a term's fraction counts to its first 9 digits, the value is truncated
+ * to the millisecond),
  * never negative and never above DURATION_MAX_MS, and everything outside
  * the grammar is refused. duration_format of every accepted value must fit
  * the 32-byte buffers the log uses, and whole seconds must read back.
@@ -54,8 +57,24 @@ static int ref_parse(const char *s, int64_t *ms)
 	if (*p == '\0')
 		return 0;
 	while (*p != '\0') {
-		i128 unit;
-		if (!digits(&p, &n))
+		i128 unit, frac = 0, scale = 1;
+		int whole = digits(&p, &n);
+		if (!whole)
+			n = 0;
+		if (*p == '.') {
+			p++;
+			if (!whole && !is_digit(*p))
+				return 0;
+			for (; is_digit(*p); p++) {
+				if (scale < 1000000000) {
+					frac = frac * 10 + (*p - '0');
+					scale *= 10;
+				}
+			}
+		} else if (!whole) {
+			return 0;
+		}
+		if (n > max)
 			return 0;
 		if (p[0] == 'm' && p[1] == 's') {
 			unit = 1;
@@ -72,7 +91,7 @@ static int ref_parse(const char *s, int64_t *ms)
 		} else {
 			return 0;
 		}
-		total += n * unit;
+		total += (n * scale + frac) * unit / scale;
 		if (total > max)
 			return 0;
 	}
