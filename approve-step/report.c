@@ -36,9 +36,12 @@ static void report_what(const struct options *opts, const char *deadline)
 	size_t len;
 
 	/* The API alone (or for votes): the ConfigMap's key, else the file. */
-	if (!options_volume_votes(opts))
+	if (!options_volume_votes(opts) && opts->namespace)
 		snprintf(where, sizeof(where), "configmap %s/%s key %s",
-			 opts->namespace ? opts->namespace : "?",
+			 opts->namespace, opts->configmap, opts->key);
+	else if (!options_volume_votes(opts))
+		snprintf(where, sizeof(where),
+			 "configmap %s (namespace unknown) key %s",
 			 opts->configmap, opts->key);
 	else
 		snprintf(where, sizeof(where), "%s/%s", opts->dir, opts->key);
@@ -117,6 +120,11 @@ static void report_how(const struct options *opts)
 			 "username) of configmap %s to approved or refused",
 			 run_name_len(key), key, ns, key, cm);
 	} else {
+		/* A raw patch leaves the approver empty; the plugin names them. */
+		log_info("to approve or refuse as yourself (recorded as the "
+			 "approver): kubectl approve %.*s%s [--refuse] [-m "
+			 "COMMENT]",
+			 run_name_len(key), key, ns);
 		log_info("to approve: kubectl patch configmap %s%s "
 			 "--type=merge -p '{\"data\":{\"%s\":\"approved\"}}'",
 			 cm, ns, key);
@@ -132,7 +140,7 @@ static void report_how(const struct options *opts)
 	    gethostname(host, sizeof(host) - 1) == 0 && host[0] != '\0' &&
 	    strspn(host, "abcdefghijklmnopqrstuvwxyz0123456789-.") ==
 		    strlen(host))
-		log_info("the kubelet shows a change within 60-90s; to show it "
+		log_info("the kubelet shows a change within 90s; to show it "
 			 "now: kubectl annotate pod %s%s "
 			 "approve-step/nudge=\"$(date +%%s)\" --overwrite",
 			 host, ns);

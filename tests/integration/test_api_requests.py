@@ -207,6 +207,16 @@ class StartFailures(APITest):
         self.required(empty + "/", creds=empty)
         self.assertEqual(self.api.connections, [])
 
+    def test_votes_with_no_namespace_name_the_configmap_alone(self):
+        # No --namespace and no ServiceAccount namespace file: the start
+        # line names the ConfigMap without inventing a namespace.
+        w = self.start("--api", "auto", "--api-server", self.api.url,
+                       "--configmap", CM, "--key", KEY, "--approvals", "2")
+        first = w.wait_for_line("waiting for 2 approvals")
+        self.assertIn(f"in configmap {CM} (namespace unknown) key {KEY}.USER",
+                      first)
+        self.assertNotIn("?/", first)
+
     def test_default_credentials_missing(self):
         w = self.start("--api", "auto", "--api-server", self.api.url,
                        "--configmap", CM, "--key", KEY)

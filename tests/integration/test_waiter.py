@@ -75,6 +75,9 @@ class KubeletUpdates(WaiterTest):
         command = ("to approve: kubectl patch configmap approve-cm -n ci "
                    "--type=merge -p '{\"data\":{\"build-42-approve\":"
                    "\"approved\"}}'")
+        plugin = ("to approve or refuse as yourself (recorded as the "
+                  "approver): kubectl approve build-42-approve -n ci "
+                  "[--refuse] [-m COMMENT]")
         self.volume.patch({"status": "refused"})  # said once, not again
         self.volume.patch({"build-42-approve": "approved"})
         self.assertExit(w, 0)
@@ -82,6 +85,7 @@ class KubeletUpdates(WaiterTest):
         log = w.log()
         self.assertEqual(log.count("not this run's"), 1)
         self.assertEqual(log.count(command), 2)  # at start, and with the note
+        self.assertEqual(log.count(plugin), 2)
 
     def test_shared_status_key_of_this_run_is_no_note(self):
         self.volume.update({"status": "init"})
