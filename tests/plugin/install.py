@@ -301,3 +301,29 @@ def shellcheck_install_scripts():
         return ["shellcheck not installed (Debian: apt-get install shellcheck)"]
     r = subprocess.run([sc, INSTALL, ARCHIVE], capture_output=True, text=True)
     return [r.stdout.strip()] if r.returncode else []
+
+
+@CASES.add("docs: no line of README.md, docs/*.md or the plugin copies the plugin or its console by hand; each `tools/install-plugin.sh [PREFIX]` line, run as written (PREFIX moved into a temp dir), installs the console")
+def docs_install_lines():
+    p = []
+    texts = {os.path.relpath(f, ROOT): open(f, encoding="utf-8").read()
+             for f in [os.path.join(ROOT, "README.md"), os.path.join(ROOT, "plugin", "kubectl-approve")]
+             + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))}
+    lines = 0
+    with Tmp() as tmp:
+        for rel, text in texts.items():
+            for n, line in enumerate(text.splitlines(), 1):
+                # copying the script or the console by hand: the layout ui cannot find
+                if re.search(r"\b(cp|install)\b[^`\n]*plugin/(kubectl-approve|console)\b", line):
+                    p.append(f"{rel}:{n}: installs by hand: {line.strip()}")
+                m = re.match(r"^(?:sudo )?(tools/install-plugin\.sh)(?: (\S+))?\s*(?:#.*)?$", line.strip())
+                if m:
+                    lines += 1
+                    # as written, with PREFIX (/usr/local or the one named) moved under tmp
+                    prefix = os.path.join(tmp, str(lines), (m.group(2) or "/usr/local").lstrip("~/"))
+                    r = run([os.path.join(ROOT, m.group(1)), prefix], tmp)
+                    if r.returncode or not os.path.isfile(os.path.join(prefix, "share/approve-step/console/index.html")):
+                        p.append(f"{rel}:{n}: {line.strip()}: exit {r.returncode}, {r.stderr.strip()!r}")
+    if lines < 2:
+        p.append(f"only {lines} install lines found in the docs")
+    return p
