@@ -37,7 +37,7 @@ step_packages() {
 	docs) echo libcmocka-dev python3-yaml ;;
 	examples) echo libcmocka-dev python3-yaml jq ;; # jq: the READMEs' commands
 	catalog) echo libcmocka-dev yamllint python3-yaml python3-jsonschema python3-kubernetes ;;
-	plugin) echo shellcheck jq ;;
+	plugin) echo shellcheck jq python3-yaml python3-jsonschema ;; # yaml, jsonschema: the krew manifest
 	# Debian's Chromium for the browser; kubectl's own package only where
 	# there is no kubectl (Debian's is old: 1.20 serves the console, but
 	# has no `auth whoami` for the plugin's vote in the same test)
