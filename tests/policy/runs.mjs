@@ -314,3 +314,96 @@ check("per-run: approvers who may patch every ConfigMap of their namespace canno
   }
   return problems.length ? problems.join("; ") : undefined;
 });
+
+// ---------------------------------------------------------------------------
+// Around the runs: the gate's pod and the runs' status. Whoever may patch the
+// gate's pod (the nudge's `patch` on pods, rbac.yaml) or write a run's
+// status subresource reaches the release without the votes.
+const ALICE = "alice@example.com";
+const GATE_IMAGE = "registry.example.com/approve-step@sha256:" + "0".repeat(64);
+// The gate's pod, as Tekton creates it from the TaskRun.
+function gatePod(fn = () => {}) {
+  const pod = {
+    apiVersion: "v1", kind: "Pod",
+    metadata: { name: "release-x7k2p-approval-pod", namespace: "approve-quorum",
+      labels: { "tekton.dev/taskRun": "release-x7k2p-approval", "tekton.dev/pipelineRun": "release-x7k2p" },
+      ownerReferences: [{ apiVersion: "tekton.dev/v1", kind: "TaskRun", name: "release-x7k2p-approval", uid: "9d1c", controller: true }] },
+    spec: {
+      serviceAccountName: PINNED, serviceAccount: PINNED, restartPolicy: "Never",
+      containers: [{ name: "step-approve", image: GATE_IMAGE, command: ["/tekton/bin/entrypoint"],
+        volumeMounts: [{ name: "ws-abcde", mountPath: "/workspace/data" }] }],
+      volumes: [{ name: "ws-abcde", configMap: { name: "release-approvals" } }],
+    },
+  };
+  fn(pod.spec, pod);
+  return pod;
+}
+function podRequest(op, user, oldObj, newObj, subResource) {
+  const r = { uid: "51aa", kind: { group: "", version: "v1", kind: "Pod" }, resource: { group: "", version: "v1", resource: "pods" },
+    name: (newObj || oldObj).metadata.name, namespace: "approve-quorum", operation: op,
+    userInfo: { username: user, groups: ["system:authenticated"] }, object: newObj, oldObject: oldObj };
+  if (subResource) r.subResource = subResource;
+  return r;
+}
+// A run's status subresource written (UPDATE of RUN/status).
+function statusRequest(user, oldObj, newObj) {
+  const r = runRequest("UPDATE", user, oldObj, newObj);
+  r.subResource = "status";
+  return r;
+}
+const withStatus = (run, status) => { const o = clone(run); o.status = status; return o; };
+const running = { conditions: [{ type: "Succeeded", status: "Unknown", reason: "Running" }], podName: "release-x7k2p-approval-pod" };
+const forgedDone = { conditions: [{ type: "Succeeded", status: "True", reason: "Succeeded" }], podName: "release-x7k2p-approval-pod",
+  results: [{ name: "decision", type: "string", value: "approved" }, { name: "approver", type: "string", value: "alice@example.com,bob@example.com" }] };
+const around = [
+  ["attack: an approver swaps the gate pod's step image (the nudge's patch on pods): the kubelet restarts the step with it, as the pinned ServiceAccount",
+    podRequest("UPDATE", ALICE, gatePod(), gatePod((s) => { s.containers[0].image = "registry.example.com/alice/approve-all:1"; })),
+    false, "only Tekton"],
+  ["attack: an approver adds an ephemeral container to the gate pod (pods/ephemeralcontainers), with its token and ConfigMap",
+    podRequest("UPDATE", ALICE, gatePod(), gatePod((s) => {
+      s.ephemeralContainers = [{ name: "debug", image: "registry.example.com/alice/shell:1", volumeMounts: [{ name: "ws-abcde", mountPath: "/w" }] }];
+    }), "ephemeralcontainers"), false, "only Tekton"],
+  ["attack: a user creates a pod as the pinned ServiceAccount",
+    podRequest("CREATE", DAVE, null, gatePod((s) => { s.containers[0].image = "registry.example.com/dave/release-now:1"; s.volumes = []; s.containers[0].volumeMounts = []; })),
+    false, "only Tekton"],
+  ["attack: a user creates a pod as the pinned ServiceAccount by the deprecated spec.serviceAccount",
+    podRequest("CREATE", DAVE, null, gatePod((s) => { delete s.serviceAccountName; s.volumes = []; s.containers[0].volumeMounts = []; })),
+    false, "only Tekton"],
+  ["attack: a user creates a pod mounting the gate ConfigMap through a projected volume",
+    podRequest("CREATE", DAVE, null, gatePod((s) => { s.serviceAccountName = "default"; s.serviceAccount = "default";
+      s.volumes = [{ name: "ws-abcde", projected: { sources: [{ configMap: { name: "release-approvals" } }] } }]; })),
+    false, "only Tekton"],
+  ["attack: the Job controller creates a pod as the pinned ServiceAccount (a Job of the requester's)",
+    podRequest("CREATE", "system:serviceaccount:kube-system:job-controller", null, gatePod((s) => { s.volumes = []; s.containers[0].volumeMounts = []; })),
+    false, "only Tekton"],
+  ["attack: a user marks the gate's TaskRun Succeeded with decision approved (taskruns/status)",
+    statusRequest(DAVE, withStatus(taskRun(), running), withStatus(taskRun(), forgedDone)), false, "only Tekton"],
+  ["attack: a user points the gated PipelineRun's childReferences at a TaskRun of their own (pipelineruns/status)",
+    statusRequest(DAVE, withStatus(gatedRun(), { conditions: running.conditions }), withStatus(gatedRun(), { conditions: running.conditions,
+      childReferences: [{ apiVersion: "tekton.dev/v1", kind: "TaskRun", name: "daves-approved-taskrun", pipelineTaskName: "approval" }] })),
+    false, "only Tekton"],
+  // what Tekton and the nudge still do
+  ["runs: Tekton creates the gate's pod", podRequest("CREATE", CONTROLLER, null, gatePod()), true],
+  ["runs: the nudge: an approver annotates the gate's pod",
+    podRequest("UPDATE", ALICE, gatePod(), gatePod((s, p) => { p.metadata.annotations = { "approve-step/nudge": "1765120000" }; })), true],
+  ["runs: Tekton stops the gate's pod's sidecar (swaps its image for nop)",
+    podRequest("UPDATE", CONTROLLER, gatePod((s) => { s.containers.push({ name: "sidecar-x", image: "registry.example.com/side:1" }); }),
+      gatePod((s) => { s.containers.push({ name: "sidecar-x", image: "registry.example.com/nop:1" }); })), true],
+  ["runs: Tekton writes the gate's TaskRun's status",
+    statusRequest(CONTROLLER, withStatus(taskRun(), running), withStatus(taskRun(), forgedDone)), true],
+  ["runs: Tekton writes the gated PipelineRun's status",
+    statusRequest(CONTROLLER, gatedRun(), withStatus(gatedRun(), { conditions: running.conditions })), true],
+  ["runs: a pod of another ServiceAccount, without the gate ConfigMap, is not concerned",
+    podRequest("UPDATE", ALICE, gatePod((s) => { s.serviceAccountName = s.serviceAccount = "default"; s.volumes = []; s.containers[0].volumeMounts = []; }),
+      gatePod((s) => { s.serviceAccountName = s.serviceAccount = "default"; s.volumes = []; s.containers[0].volumeMounts = []; s.containers[0].image = "x"; })), true],
+  ["runs: a user writes the status of a run that is not gated",
+    statusRequest(DAVE, bareRun("v1", () => {}), withStatus(bareRun("v1", () => {}), { conditions: running.conditions })), true],
+];
+for (const [name, request, want, msg] of around) {
+  check(`case: ${name}`, () => {
+    const r = admit(runsPolicy, runsBinding, request, { "kubernetes.io/metadata.name": "approve-quorum" }, gateParams);
+    if (r.errors.length) return `errors: ${r.errors.join("; ")}`;
+    if (r.allowed !== want) return `allowed=${r.allowed} (${r.message}), want ${want}`;
+    if (msg && !r.message.includes(msg)) return `message ${JSON.stringify(r.message)} lacks ${JSON.stringify(msg)}`;
+  });
+}
