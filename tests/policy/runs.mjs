@@ -1,6 +1,7 @@
 // policy/approve-step-runs.yaml against the example's PipelineRuns and
 // TaskRuns (run by test.mjs).
 
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { admit, loadBinding, loadPolicy, loadYamlDocs } from "./vap.mjs";
 import { ALLOWED_IDENTS, admissionRequest, check, checkSubset, configMap, ex, gate, policy, root } from "./kit.mjs";
@@ -64,8 +65,6 @@ for (const [name, request, want, msg] of [
   ["runs: Tekton creates the gate's TaskRun", runRequest("CREATE", CONTROLLER, null, taskRun()), true],
   ["runs: cancelling a gated run (UPDATE, same spec)", runRequest("UPDATE", "alice@example.com", gatedRun(),
     gatedRun((s) => { s.status = "Cancelled"; })), true],
-  ["runs: a run of another Pipeline, with no gate and another ServiceAccount, is not concerned",
-    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.pipelineRef.name = "lint"; s.workspaces = []; delete s.taskRunTemplate; })), true],
   // the requester's attacks
   ["runs: items map other runs' old votes onto this run's keys",
     runRequest("CREATE", DAVE, null, gatedRun((s) => { s.workspaces = [otherVotes]; })), false, "to the whole ConfigMap release-approvals"],
@@ -253,8 +252,9 @@ const issue18 = [
     runRequest("UPDATE", CONTROLLER, taskRun(), taskRun((s) => { s.status = "TaskRunCancelled"; s.statusMessage = "PipelineRun cancelled"; })), true],
   ["runs: Tekton updates the gate's TaskRun's labels (UPDATE, same spec)",
     runRequest("UPDATE", CONTROLLER, taskRun(), taskRun((s, tr) => { tr.metadata.labels.x = "y"; })), true],
-  ["runs: an ungated run in the namespace may carry a podTemplate",
-    runRequest("CREATE", DAVE, null, bareRun("v1", (s) => { s.taskRunTemplate = { serviceAccountName: "default", podTemplate: podAttacks.hostNetwork }; })), true],
+  ["attack: a run of the requester's own, as another ServiceAccount, with a podTemplate (every run of the gate namespace is gated)",
+    runRequest("CREATE", DAVE, null, bareRun("v1", (s) => { s.taskRunTemplate = { serviceAccountName: "default", podTemplate: podAttacks.hostNetwork }; })),
+    false, "carries only"],
 ];
 for (const [what, pod] of Object.entries(podAttacks)) {
   issue18.push([`attack: taskRunTemplate.podTemplate ${what}`,
@@ -396,10 +396,69 @@ const around = [
   ["runs: a pod of another ServiceAccount, without the gate ConfigMap, is not concerned",
     podRequest("UPDATE", ALICE, gatePod((s) => { s.serviceAccountName = s.serviceAccount = "default"; s.volumes = []; s.containers[0].volumeMounts = []; }),
       gatePod((s) => { s.serviceAccountName = s.serviceAccount = "default"; s.volumes = []; s.containers[0].volumeMounts = []; s.containers[0].image = "x"; })), true],
-  ["runs: a user writes the status of a run that is not gated",
-    statusRequest(DAVE, bareRun("v1", () => {}), withStatus(bareRun("v1", () => {}), { conditions: running.conditions })), true],
+  ["attack: a user writes the status of a run of another form (one made before the policy was bound)",
+    statusRequest(DAVE, bareRun("v1", () => {}), withStatus(bareRun("v1", () => {}), { conditions: running.conditions })), false, "carries only"],
 ];
 for (const [name, request, want, msg] of around) {
+  check(`case: ${name}`, () => {
+    const r = admit(runsPolicy, runsBinding, request, { "kubernetes.io/metadata.name": "approve-quorum" }, gateParams);
+    if (r.errors.length) return `errors: ${r.errors.join("; ")}`;
+    if (r.allowed !== want) return `allowed=${r.allowed} (${r.message}), want ${want}`;
+    if (msg && !r.message.includes(msg)) return `message ${JSON.stringify(r.message)} lacks ${JSON.stringify(msg)}`;
+  });
+}
+
+// ---------------------------------------------------------------------------
+// A gated PipelineRun takes as its task's TaskRun whatever TaskRun bears the
+// name Tekton gives it (<pipelinerun>-<task>, or a hash of the name past 63
+// characters) or, listed by its labels, claims it through ownerReferences:
+// Tekton checks neither who made it nor how. A finished TaskRun of that
+// name, with a decision result, is an approval nobody gave.
+const squatter = (fn = () => {}) => taskRun((s, tr) => {
+  tr.metadata.labels = {}; delete s.taskRef; s.serviceAccountName = "default"; s.workspaces = []; s.params = [];
+  s.taskSpec = { results: [{ name: "decision" }, { name: "approver" }, { name: "comment" }],
+    steps: [{ name: "s", image: "registry.example.com/busybox:1", script: "printf approved > $(results.decision.path)" }] };
+  fn(s, tr);
+});
+// kmeta.ChildName(parent, suffix) past 63 characters: parent[:31-len(suffix)] + md5(parent) + suffix.
+const longName = "release-" + "a".repeat(52);
+const hashedPrefix = longName.slice(0, 31 - "-approval".length) + createHash("md5").update(longName).digest("hex");
+const squat = [
+  ["attack: an ungated inline run named release, task x7k2p-approval: Tekton names its TaskRun release-x7k2p-approval, which the gated run release-x7k2p takes as its approval",
+    runRequest("CREATE", DAVE, null, bareRun("v1", (s, pr) => { pr.metadata.name = "release"; s.pipelineSpec.tasks[0].name = "x7k2p-approval"; })),
+    false, "carries only"],
+  ["attack: an ungated run of another Pipeline in the gate namespace",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.pipelineRef.name = "lint"; s.workspaces = []; delete s.taskRunTemplate; })),
+    false, "reference one of the Pipelines"],
+  ["attack: a user creates an ungated TaskRun of the gated run's approval name, approved",
+    runRequest("CREATE", DAVE, null, squatter()), false, "only Tekton"],
+  ["attack: a user creates an ungated TaskRun labelled and owned as the gated run's approval",
+    runRequest("CREATE", DAVE, null, squatter((s, tr) => { tr.metadata.name = "daves-approval";
+      tr.metadata.labels = { "tekton.dev/pipelineRun": "release-x7k2p", "tekton.dev/pipelineTask": "approval" };
+      tr.metadata.ownerReferences = [{ apiVersion: "tekton.dev/v1", kind: "PipelineRun", name: "release-x7k2p", uid: "77e1", controller: true }]; })),
+    false, "only Tekton"],
+  ["attack: a user relabels another run's approved TaskRun as this run's (UPDATE of labels and ownerReferences)",
+    runRequest("UPDATE", DAVE, taskRun(), taskRun((s, tr) => {
+      tr.metadata.labels["tekton.dev/pipelineRun"] = "release-evil1";
+      tr.metadata.ownerReferences = [{ apiVersion: "tekton.dev/v1", kind: "PipelineRun", name: "release-evil1", uid: "88f2", controller: true }]; })),
+    false, "labels and ownerReferences"],
+  ["attack: a gated run whose name is past Tekton's hashing length: its approval TaskRun is named as a shorter gated run's, approved for other params",
+    runRequest("CREATE", DAVE, null, gatedRun((s, pr) => { pr.metadata.name = longName; })), false, "at most 30 characters"],
+  ["runs: the shorter run of that pair is admitted (names up to 30 characters are never hashed)",
+    runRequest("CREATE", DAVE, null, gatedRun((s, pr) => { pr.metadata.name = "release-" + "b".repeat(22); })), true],
+  ["attack: orphaning a deleted run's TaskRuns (the garbage collector drops their ownerReferences), to create a run of the same name that takes them",
+    runRequest("UPDATE", "system:serviceaccount:kube-system:generic-garbage-collector", taskRun((s, tr) => {
+      tr.metadata.ownerReferences = [{ apiVersion: "tekton.dev/v1", kind: "PipelineRun", name: "release-x7k2p", uid: "77e1", controller: true }]; }),
+    taskRun()), false, "labels and ownerReferences"],
+  ["runs: Tekton labels the TaskRuns it makes (UPDATE of labels by the controller)",
+    runRequest("UPDATE", CONTROLLER, taskRun(), taskRun((s, tr) => { tr.metadata.labels["tekton.dev/task"] = "approve-step"; })), true],
+  ["runs: a user annotates a gated run (UPDATE of annotations)",
+    runRequest("UPDATE", DAVE, gatedRun(), gatedRun((s, pr) => { pr.metadata.annotations = { note: "x" }; })), true],
+];
+check("squat: the long name's approval TaskRun is the short one's (the attack's premise)", () => {
+  if (hashedPrefix.length !== 54) return `prefix of ${hashedPrefix.length} characters`;
+});
+for (const [name, request, want, msg] of squat) {
   check(`case: ${name}`, () => {
     const r = admit(runsPolicy, runsBinding, request, { "kubernetes.io/metadata.name": "approve-quorum" }, gateParams);
     if (r.errors.length) return `errors: ${r.errors.join("; ")}`;
