@@ -280,6 +280,19 @@ check("runs: every example that binds the runs policy locks image with the gate'
   if (missing.length) return `gate-params.yaml does not lock ${missing.join(", ")}`;
 });
 
+check("runs: in the example's RBAC nobody but admins may write the runs policy's settings", () => {
+  const name = runsBinding.spec.paramRef.name;
+  const writes = ["patch", "update", "create", "delete", "deletecollection", "*"];
+  const problems = [];
+  for (const role of ex("rbac.yaml").filter((o) => o.kind === "Role" || o.kind === "ClusterRole")) {
+    for (const r of role.rules) {
+      if (!r.resources.some((x) => x === "configmaps" || x === "*") || !r.verbs.some((v) => writes.includes(v))) continue;
+      if (!r.resourceNames || r.resourceNames.includes(name)) problems.push(`${role.kind} ${role.metadata.name} may write ConfigMap ${name}`);
+    }
+  }
+  return problems.length ? problems.join("; ") : undefined;
+});
+
 // Per-run gates (examples/per-run-configmap): the approvers' patch on every
 // ConfigMap of their namespace must not reach the runs policy's settings.
 check("per-run: approvers who may patch every ConfigMap of their namespace cannot write the runs policy's settings", () => {
