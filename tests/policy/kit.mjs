@@ -81,6 +81,7 @@ export function configMap(spec) {
   };
   if (spec.labels && Object.keys(spec.labels).length) cm.metadata.labels = { ...spec.labels };
   if (spec.annotations) cm.metadata.annotations = { ...spec.annotations };
+  if (spec.ownerReferences) cm.metadata.ownerReferences = spec.ownerReferences.map((o) => ({ ...o }));
   if (spec.data) cm.data = { ...spec.data };
   if (spec.binaryData) cm.binaryData = { ...spec.binaryData };
   if (spec.immutable !== undefined) cm.immutable = spec.immutable;

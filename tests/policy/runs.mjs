@@ -1,6 +1,7 @@
 // policy/approve-step-runs.yaml against the example's PipelineRuns and
 // TaskRuns (run by test.mjs).
 
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { admit, loadBinding, loadPolicy, loadYamlDocs } from "./vap.mjs";
 import { ALLOWED_IDENTS, admissionRequest, check, checkSubset, configMap, ex, gate, policy, root } from "./kit.mjs";
@@ -64,8 +65,6 @@ for (const [name, request, want, msg] of [
   ["runs: Tekton creates the gate's TaskRun", runRequest("CREATE", CONTROLLER, null, taskRun()), true],
   ["runs: cancelling a gated run (UPDATE, same spec)", runRequest("UPDATE", "alice@example.com", gatedRun(),
     gatedRun((s) => { s.status = "Cancelled"; })), true],
-  ["runs: a run of another Pipeline, with no gate and another ServiceAccount, is not concerned",
-    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.pipelineRef.name = "lint"; s.workspaces = []; delete s.taskRunTemplate; })), true],
   // the requester's attacks
   ["runs: items map other runs' old votes onto this run's keys",
     runRequest("CREATE", DAVE, null, gatedRun((s) => { s.workspaces = [otherVotes]; })), false, "to the whole ConfigMap release-approvals"],
@@ -253,8 +252,9 @@ const issue18 = [
     runRequest("UPDATE", CONTROLLER, taskRun(), taskRun((s) => { s.status = "TaskRunCancelled"; s.statusMessage = "PipelineRun cancelled"; })), true],
   ["runs: Tekton updates the gate's TaskRun's labels (UPDATE, same spec)",
     runRequest("UPDATE", CONTROLLER, taskRun(), taskRun((s, tr) => { tr.metadata.labels.x = "y"; })), true],
-  ["runs: an ungated run in the namespace may carry a podTemplate",
-    runRequest("CREATE", DAVE, null, bareRun("v1", (s) => { s.taskRunTemplate = { serviceAccountName: "default", podTemplate: podAttacks.hostNetwork }; })), true],
+  ["attack: a run of the requester's own, as another ServiceAccount, with a podTemplate (every run of the gate namespace is gated)",
+    runRequest("CREATE", DAVE, null, bareRun("v1", (s) => { s.taskRunTemplate = { serviceAccountName: "default", podTemplate: podAttacks.hostNetwork }; })),
+    false, "carries only"],
 ];
 for (const [what, pod] of Object.entries(podAttacks)) {
   issue18.push([`attack: taskRunTemplate.podTemplate ${what}`,
@@ -278,6 +278,19 @@ check("runs: every example that binds the runs policy locks image with the gate'
   const have = gateParams.data.lockedParams.split(",");
   const missing = want.filter((p) => !have.includes(p));
   if (missing.length) return `gate-params.yaml does not lock ${missing.join(", ")}`;
+});
+
+check("runs: in the example's RBAC nobody but admins may write the runs policy's settings", () => {
+  const name = runsBinding.spec.paramRef.name;
+  const writes = ["patch", "update", "create", "delete", "deletecollection", "*"];
+  const problems = [];
+  for (const role of ex("rbac.yaml").filter((o) => o.kind === "Role" || o.kind === "ClusterRole")) {
+    for (const r of role.rules) {
+      if (!r.resources.some((x) => x === "configmaps" || x === "*") || !r.verbs.some((v) => writes.includes(v))) continue;
+      if (!r.resourceNames || r.resourceNames.includes(name)) problems.push(`${role.kind} ${role.metadata.name} may write ConfigMap ${name}`);
+    }
+  }
+  return problems.length ? problems.join("; ") : undefined;
 });
 
 // Per-run gates (examples/per-run-configmap): the approvers' patch on every
@@ -314,3 +327,173 @@ check("per-run: approvers who may patch every ConfigMap of their namespace canno
   }
   return problems.length ? problems.join("; ") : undefined;
 });
+
+// ---------------------------------------------------------------------------
+// Around the runs: the gate's pod and the runs' status. Whoever may patch the
+// gate's pod (the nudge's `patch` on pods, rbac.yaml) or write a run's
+// status subresource reaches the release without the votes.
+const ALICE = "alice@example.com";
+const GATE_IMAGE = "registry.example.com/approve-step@sha256:" + "0".repeat(64);
+// The gate's pod, as Tekton creates it from the TaskRun.
+function gatePod(fn = () => {}) {
+  const pod = {
+    apiVersion: "v1", kind: "Pod",
+    metadata: { name: "release-x7k2p-approval-pod", namespace: "approve-quorum",
+      labels: { "tekton.dev/taskRun": "release-x7k2p-approval", "tekton.dev/pipelineRun": "release-x7k2p" },
+      ownerReferences: [{ apiVersion: "tekton.dev/v1", kind: "TaskRun", name: "release-x7k2p-approval", uid: "9d1c", controller: true }] },
+    spec: {
+      serviceAccountName: PINNED, serviceAccount: PINNED, restartPolicy: "Never",
+      containers: [{ name: "step-approve", image: GATE_IMAGE, command: ["/tekton/bin/entrypoint"],
+        volumeMounts: [{ name: "ws-abcde", mountPath: "/workspace/data" }] }],
+      volumes: [{ name: "ws-abcde", configMap: { name: "release-approvals" } }],
+    },
+  };
+  fn(pod.spec, pod);
+  return pod;
+}
+function podRequest(op, user, oldObj, newObj, subResource) {
+  const r = { uid: "51aa", kind: { group: "", version: "v1", kind: "Pod" }, resource: { group: "", version: "v1", resource: "pods" },
+    name: (newObj || oldObj).metadata.name, namespace: "approve-quorum", operation: op,
+    userInfo: { username: user, groups: ["system:authenticated"] }, object: newObj, oldObject: oldObj };
+  if (subResource) r.subResource = subResource;
+  return r;
+}
+// A run's status subresource written (UPDATE of RUN/status).
+function statusRequest(user, oldObj, newObj) {
+  const r = runRequest("UPDATE", user, oldObj, newObj);
+  r.subResource = "status";
+  return r;
+}
+const withStatus = (run, status) => { const o = clone(run); o.status = status; return o; };
+const running = { conditions: [{ type: "Succeeded", status: "Unknown", reason: "Running" }], podName: "release-x7k2p-approval-pod" };
+const forgedDone = { conditions: [{ type: "Succeeded", status: "True", reason: "Succeeded" }], podName: "release-x7k2p-approval-pod",
+  results: [{ name: "decision", type: "string", value: "approved" }, { name: "approver", type: "string", value: "alice@example.com,bob@example.com" }] };
+const around = [
+  ["attack: an approver swaps the gate pod's step image (the nudge's patch on pods): the kubelet restarts the step with it, as the pinned ServiceAccount",
+    podRequest("UPDATE", ALICE, gatePod(), gatePod((s) => { s.containers[0].image = "registry.example.com/alice/approve-all:1"; })),
+    false, "only Tekton"],
+  ["attack: an approver adds an ephemeral container to the gate pod (pods/ephemeralcontainers), with its token and ConfigMap",
+    podRequest("UPDATE", ALICE, gatePod(), gatePod((s) => {
+      s.ephemeralContainers = [{ name: "debug", image: "registry.example.com/alice/shell:1", volumeMounts: [{ name: "ws-abcde", mountPath: "/w" }] }];
+    }), "ephemeralcontainers"), false, "only Tekton"],
+  ["attack: a user creates a pod as the pinned ServiceAccount",
+    podRequest("CREATE", DAVE, null, gatePod((s) => { s.containers[0].image = "registry.example.com/dave/release-now:1"; s.volumes = []; s.containers[0].volumeMounts = []; })),
+    false, "only Tekton"],
+  ["attack: a user creates a pod as the pinned ServiceAccount by the deprecated spec.serviceAccount",
+    podRequest("CREATE", DAVE, null, gatePod((s) => { delete s.serviceAccountName; s.volumes = []; s.containers[0].volumeMounts = []; })),
+    false, "only Tekton"],
+  ["attack: a user creates a pod mounting the gate ConfigMap through a projected volume",
+    podRequest("CREATE", DAVE, null, gatePod((s) => { s.serviceAccountName = "default"; s.serviceAccount = "default";
+      s.volumes = [{ name: "ws-abcde", projected: { sources: [{ configMap: { name: "release-approvals" } }] } }]; })),
+    false, "only Tekton"],
+  ["attack: the Job controller creates a pod as the pinned ServiceAccount (a Job of the requester's)",
+    podRequest("CREATE", "system:serviceaccount:kube-system:job-controller", null, gatePod((s) => { s.volumes = []; s.containers[0].volumeMounts = []; })),
+    false, "only Tekton"],
+  ["attack: a user marks the gate's TaskRun Succeeded with decision approved (taskruns/status)",
+    statusRequest(DAVE, withStatus(taskRun(), running), withStatus(taskRun(), forgedDone)), false, "only Tekton"],
+  ["attack: a user points the gated PipelineRun's childReferences at a TaskRun of their own (pipelineruns/status)",
+    statusRequest(DAVE, withStatus(gatedRun(), { conditions: running.conditions }), withStatus(gatedRun(), { conditions: running.conditions,
+      childReferences: [{ apiVersion: "tekton.dev/v1", kind: "TaskRun", name: "daves-approved-taskrun", pipelineTaskName: "approval" }] })),
+    false, "only Tekton"],
+  // what Tekton and the nudge still do
+  ["runs: Tekton creates the gate's pod", podRequest("CREATE", CONTROLLER, null, gatePod()), true],
+  ["runs: the nudge: an approver annotates the gate's pod",
+    podRequest("UPDATE", ALICE, gatePod(), gatePod((s, p) => { p.metadata.annotations = { "approve-step/nudge": "1765120000" }; })), true],
+  ["runs: Tekton stops the gate's pod's sidecar (swaps its image for nop)",
+    podRequest("UPDATE", CONTROLLER, gatePod((s) => { s.containers.push({ name: "sidecar-x", image: "registry.example.com/side:1" }); }),
+      gatePod((s) => { s.containers.push({ name: "sidecar-x", image: "registry.example.com/nop:1" }); })), true],
+  ["runs: Tekton writes the gate's TaskRun's status",
+    statusRequest(CONTROLLER, withStatus(taskRun(), running), withStatus(taskRun(), forgedDone)), true],
+  ["runs: Tekton writes the gated PipelineRun's status",
+    statusRequest(CONTROLLER, gatedRun(), withStatus(gatedRun(), { conditions: running.conditions })), true],
+  ["runs: a pod of another ServiceAccount, without the gate ConfigMap, is not concerned",
+    podRequest("UPDATE", ALICE, gatePod((s) => { s.serviceAccountName = s.serviceAccount = "default"; s.volumes = []; s.containers[0].volumeMounts = []; }),
+      gatePod((s) => { s.serviceAccountName = s.serviceAccount = "default"; s.volumes = []; s.containers[0].volumeMounts = []; s.containers[0].image = "x"; })), true],
+  ["attack: a user writes the status of a run of another form (one made before the policy was bound)",
+    statusRequest(DAVE, bareRun("v1", () => {}), withStatus(bareRun("v1", () => {}), { conditions: running.conditions })), false, "carries only"],
+];
+for (const [name, request, want, msg] of around) {
+  check(`case: ${name}`, () => {
+    const r = admit(runsPolicy, runsBinding, request, { "kubernetes.io/metadata.name": "approve-quorum" }, gateParams);
+    if (r.errors.length) return `errors: ${r.errors.join("; ")}`;
+    if (r.allowed !== want) return `allowed=${r.allowed} (${r.message}), want ${want}`;
+    if (msg && !r.message.includes(msg)) return `message ${JSON.stringify(r.message)} lacks ${JSON.stringify(msg)}`;
+  });
+}
+
+// ---------------------------------------------------------------------------
+// A gated PipelineRun takes as its task's TaskRun whatever TaskRun bears the
+// name Tekton gives it (<pipelinerun>-<task>, or a hash of the name past 63
+// characters) or, listed by its labels, claims it through ownerReferences:
+// Tekton checks neither who made it nor how. A finished TaskRun of that
+// name, with a decision result, is an approval nobody gave.
+const squatter = (fn = () => {}) => taskRun((s, tr) => {
+  tr.metadata.labels = {}; delete s.taskRef; s.serviceAccountName = "default"; s.workspaces = []; s.params = [];
+  s.taskSpec = { results: [{ name: "decision" }, { name: "approver" }, { name: "comment" }],
+    steps: [{ name: "s", image: "registry.example.com/busybox:1", script: "printf approved > $(results.decision.path)" }] };
+  fn(s, tr);
+});
+// kmeta.ChildName(parent, suffix) past 63 characters: parent[:31-len(suffix)] + md5(parent) + suffix.
+const longName = "release-" + "a".repeat(52);
+const hashedPrefix = longName.slice(0, 31 - "-approval".length) + createHash("md5").update(longName).digest("hex");
+const squat = [
+  ["attack: an ungated inline run named release, task x7k2p-approval: Tekton names its TaskRun release-x7k2p-approval, which the gated run release-x7k2p takes as its approval",
+    runRequest("CREATE", DAVE, null, bareRun("v1", (s, pr) => { pr.metadata.name = "release"; s.pipelineSpec.tasks[0].name = "x7k2p-approval"; })),
+    false, "carries only"],
+  ["attack: an ungated run of another Pipeline in the gate namespace",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.pipelineRef.name = "lint"; s.workspaces = []; delete s.taskRunTemplate; })),
+    false, "reference one of the Pipelines"],
+  ["attack: a user creates an ungated TaskRun of the gated run's approval name, approved",
+    runRequest("CREATE", DAVE, null, squatter()), false, "only Tekton"],
+  ["attack: a user creates an ungated TaskRun labelled and owned as the gated run's approval",
+    runRequest("CREATE", DAVE, null, squatter((s, tr) => { tr.metadata.name = "daves-approval";
+      tr.metadata.labels = { "tekton.dev/pipelineRun": "release-x7k2p", "tekton.dev/pipelineTask": "approval" };
+      tr.metadata.ownerReferences = [{ apiVersion: "tekton.dev/v1", kind: "PipelineRun", name: "release-x7k2p", uid: "77e1", controller: true }]; })),
+    false, "only Tekton"],
+  ["attack: a user relabels another run's approved TaskRun as this run's (UPDATE of labels and ownerReferences)",
+    runRequest("UPDATE", DAVE, taskRun(), taskRun((s, tr) => {
+      tr.metadata.labels["tekton.dev/pipelineRun"] = "release-evil1";
+      tr.metadata.ownerReferences = [{ apiVersion: "tekton.dev/v1", kind: "PipelineRun", name: "release-evil1", uid: "88f2", controller: true }]; })),
+    false, "labels and ownerReferences"],
+  ["attack: a gated run whose name is past Tekton's hashing length: its approval TaskRun is named as a shorter gated run's, approved for other params",
+    runRequest("CREATE", DAVE, null, gatedRun((s, pr) => { pr.metadata.name = longName; })), false, "at most 30 characters"],
+  ["attack: a run name of 31 characters", runRequest("CREATE", DAVE, null, gatedRun((s, pr) => { pr.metadata.name = "release-" + "c".repeat(23); })),
+    false, "at most 30 characters"],
+  ["attack: a dotted run name (its TaskRun's key would split at the dot, where the vote policy gives the rest to another user)",
+    runRequest("CREATE", DAVE, null, gatedRun((s, pr) => { pr.metadata.name = "rel.x7k2p"; })), false, "a dot"],
+  ["attack: a v1 run with the v1beta1 spelling spec.serviceAccountName (kept by the CRD, ignored by Tekton's v1)",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.serviceAccountName = PINNED; })), false, "carries only"],
+  ["attack: a v1beta1 run with v1's taskRunTemplate and a podTemplate in it",
+    runRequest("CREATE", DAVE, null, v1beta1Run((s) => { s.taskRunTemplate = { serviceAccountName: PINNED, podTemplate: podAttacks.hostNetwork }; })),
+    false, "carries only"],
+  ["attack: an empty podTemplate in taskRunTemplate",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.taskRunTemplate.podTemplate = {}; })), false, "no podTemplate"],
+  ["attack: the cluster resolver fetching a Pipeline of the gated name from a namespace of the requester's",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.pipelineRef = { resolver: "cluster", params: [{ name: "kind", value: "pipeline" },
+      { name: "name", value: "release-with-quorum" }, { name: "namespace", value: "dave-sandbox" }] }; })), false, "no resolver"],
+  ["attack: a PipelineRun field spelt in another case (Go's encoding/json matches names case-insensitively)",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.PipelineSpec = clone(evilSpec); })), false, "carries only"],
+  ["attack: a second ServiceAccountName in taskRunTemplate, in another case",
+    runRequest("CREATE", DAVE, null, gatedRun((s) => { s.taskRunTemplate.ServiceAccountName = "other"; })), false, "as the ServiceAccount"],
+  ["runs: the shorter run of that pair is admitted (names up to 30 characters are never hashed)",
+    runRequest("CREATE", DAVE, null, gatedRun((s, pr) => { pr.metadata.name = "release-" + "b".repeat(22); })), true],
+  ["attack: orphaning a deleted run's TaskRuns (the garbage collector drops their ownerReferences), to create a run of the same name that takes them",
+    runRequest("UPDATE", "system:serviceaccount:kube-system:generic-garbage-collector", taskRun((s, tr) => {
+      tr.metadata.ownerReferences = [{ apiVersion: "tekton.dev/v1", kind: "PipelineRun", name: "release-x7k2p", uid: "77e1", controller: true }]; }),
+    taskRun()), false, "labels and ownerReferences"],
+  ["runs: Tekton labels the TaskRuns it makes (UPDATE of labels by the controller)",
+    runRequest("UPDATE", CONTROLLER, taskRun(), taskRun((s, tr) => { tr.metadata.labels["tekton.dev/task"] = "approve-step"; })), true],
+  ["runs: a user annotates a gated run (UPDATE of annotations)",
+    runRequest("UPDATE", DAVE, gatedRun(), gatedRun((s, pr) => { pr.metadata.annotations = { note: "x" }; })), true],
+];
+check("squat: the long name's approval TaskRun is the short one's (the attack's premise)", () => {
+  if (hashedPrefix.length !== 54) return `prefix of ${hashedPrefix.length} characters`;
+});
+for (const [name, request, want, msg] of squat) {
+  check(`case: ${name}`, () => {
+    const r = admit(runsPolicy, runsBinding, request, { "kubernetes.io/metadata.name": "approve-quorum" }, gateParams);
+    if (r.errors.length) return `errors: ${r.errors.join("; ")}`;
+    if (r.allowed !== want) return `allowed=${r.allowed} (${r.message}), want ${want}`;
+    if (msg && !r.message.includes(msg)) return `message ${JSON.stringify(r.message)} lacks ${JSON.stringify(msg)}`;
+  });
+}

@@ -4,7 +4,8 @@
 // (an implementation independent of the cel-go that Kubernetes uses).
 //
 // What it models (admissionregistration.k8s.io/v1):
-// - matchConstraints.resourceRules (apiGroups, apiVersions, resources, operations)
+// - matchConstraints.resourceRules (apiGroups, apiVersions, resources with
+//   subresources, operations)
 // - binding matchResources.objectSelector (matchLabels, matchExpressions),
 //   matched against the old OR the new object, as the API server does
 // - binding matchResources.namespaceSelector against the namespace's labels
@@ -164,13 +165,24 @@ export function selectorMatches(selector, labels) {
   return true;
 }
 
+// A rule's resource "pods" matches the resource itself, never a subresource
+// ("pods/status", "pods/*", "*/status" and "*/*" do); "*" matches every
+// resource and no subresource.
+function resourceMatches(list, res, sub) {
+  return (list || []).some((x) => {
+    const [r, s] = x.split("/");
+    if (r !== "*" && r !== res) return false;
+    if (s === undefined) return !sub;
+    return s === "*" ? true : s === sub;
+  });
+}
 function ruleMatches(rules, req) {
   const has = (list, v) => (list || []).includes("*") || (list || []).includes(v);
   return (rules || []).some(
     (r) =>
       has(r.apiGroups, req.resource.group) &&
       has(r.apiVersions, req.resource.version) &&
-      has(r.resources, req.resource.resource) &&
+      resourceMatches(r.resources, req.resource.resource, req.subResource || "") &&
       has(r.operations, req.operation),
   );
 }
