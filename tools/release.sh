@@ -130,33 +130,10 @@ for f in "$top/catalog/task/approve-step/0.1/approve-step.yaml" \
 	[ -r "$f" ] || die "$f missing"
 done
 
-built=localhost/approve-step-build:$$
 list=localhost/approve-step-release:$$
-cleanup() { podman manifest rm "$built" "$list" >/dev/null 2>&1 || true; }
+cleanup() { podman manifest rm "$list" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 cleanup
-
-# Podman builds the two platforms at once and adds each image to the list
-# as its build ends, so the list's order, and with it the digest, would
-# follow which build finished first. The released list is made again from
-# the built one's images, amd64 first.
-order_list() { # BUILT LIST
-	entries=$(podman manifest inspect "$1" | awk '
-		/"digest"/ { gsub(/[",]/, "", $2); d = $2 }
-		/"architecture"/ { gsub(/[",]/, "", $2); print $2, d }') || return 1
-	# shellcheck disable=SC2046 # one argument per image ID
-	ids=$(podman image inspect --format '{{.Digest}} {{.ID}}' $(podman images -q --no-trunc)) || return 1
-	podman manifest create "$2" >/dev/null || return 1
-	for arch in amd64 arm64; do
-		d=$(echo "$entries" | awk -v a="$arch" '$1 == a { print $2 }')
-		id=$(echo "$ids" | awk -v d="$d" '$1 == d { print $2; exit }')
-		if [ -z "$d" ] || [ -z "$id" ]; then
-			say "no $arch image in the built list"
-			return 1
-		fi
-		podman manifest add "$2" "containers-storage:$id" >/dev/null || return 1
-	done
-}
 
 # ---------------------------------------------------------------- build
 
@@ -171,19 +148,24 @@ if [ -n "${APPROVE_STEP_BUILDER_IMAGE:-}" ]; then
 	build_args+=(--build-arg "BUILDER_IMAGE=$APPROVE_STEP_BUILDER_IMAGE")
 fi
 say "building linux/amd64 and linux/arm64 ($version, $revision, SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH)"
+# One platform after the other: a multi-platform build adds each image to
+# the list as its build ends, so the list's order, and with it the digest,
+# would follow which build finished first.
 # Without the layer cache: podman 4.3 finds a cached final-stage layer by
 # the instruction's text alone (LABEL with ${REVISION} unexpanded, and not
 # --timestamp), so a cached image would carry another build's labels and
 # times. The build stage (a minute or two: packages and sources from the
 # Debian archive) is redone each time.
-if ! podman build --no-cache --network=host --platform linux/amd64,linux/arm64 --manifest "$built" \
-	--timestamp "$SOURCE_DATE_EPOCH" "${build_args[@]}" \
-	-f "$top/Containerfile" "$top" >"$outdir/build.log" 2>&1; then
-	tail -n 30 "$outdir/build.log" >&2
-	die "podman build failed (full log: $outdir/build.log)"
-fi
+: >"$outdir/build.log"
+for arch in amd64 arm64; do
+	if ! podman build --no-cache --network=host --platform "linux/$arch" --manifest "$list" \
+		--timestamp "$SOURCE_DATE_EPOCH" "${build_args[@]}" \
+		-f "$top/Containerfile" "$top" >>"$outdir/build.log" 2>&1; then
+		tail -n 30 "$outdir/build.log" >&2
+		die "podman build for linux/$arch failed (full log: $outdir/build.log)"
+	fi
+done
 grep '^build-static: built' "$outdir/build.log" | sed 's/^/  /' >&2 || true
-order_list "$built" "$list" || die "could not put the built images in order (podman manifest inspect $built)"
 
 # ---------------------------------------------------------------- archives
 
