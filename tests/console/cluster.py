@@ -113,7 +113,7 @@ def pod(ns, name, taskrun_name):
             "metadata": {"name": name, "namespace": ns, "creationTimestamp": ts(5),
                          "labels": {"tekton.dev/taskRun": taskrun_name},
                          "annotations": {"tekton.dev/ready": "READY"}},
-            "spec": {"containers": [{"name": "step-wait", "image": "ghcr.io/approve-step/approve-step:0.1.0"}],
+            "spec": {"containers": [{"name": "step-wait", "image": "registry.example.com/approve-step/approve-step:0.1.0"}],
                      "restartPolicy": "Never"},
             "status": {"phase": "Running"}}
 
