@@ -9,7 +9,7 @@ import tempfile
 
 from fixture import (CASES, CONFIG_NS, KEY_ALICE, QUORUM_LOOKUP, WHOAMI,
                      annotate, expect, find, get_cm, get_pr, get_tr,
-                     list_tr_of, no_writes, patch, run_plugin, vote_json,
+                     list_tr_of, no_writes, patch, run_plugin, set_param, vote_json,
                      with_state)
 
 
@@ -157,21 +157,25 @@ def error_a_single_decision_run_on_a_gated():
         find(s, "ConfigMap", "approvals")["metadata"]["labels"] = {"approve-step/gate": "true"}
     r = run_plugin(["deploy-approval-x7k2p"], setup)
     return expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("deploy-approval-x7k2p"), get_cm("approvals", "ci")],
-                  err_has=["takes a single decision in the plain key 'deploy-approval-x7k2p', which the approve-step "
+                  err_has=["takes a single decision in the plain key 'deploy-approval-x7k2p-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a21', which the approve-step "
                            "policy lets nobody write"])
 
 
 @CASES.add("error: a key with a dot on a gated ConfigMap")
 def error_a_key_with_a_dot_on_a_gated():
-    r = run_plugin(["release-42-approval", "--key", "release.42"])
+    r = run_plugin(["release-42-approval"], lambda s: set_param(find(s, "TaskRun", "release-42-approval"), "key",
+                                                                "release.42-$(context.taskRun.uid)"))
     return expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("release-42-approval"), get_cm("approve-cm", "ci")],
-                  err_has=["the key 'release.42' contains a dot"])
+                  err_has=["the key 'release.42-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19' contains a dot"])
 
 
 @CASES.add("error: a key that is no ConfigMap key")
 def error_a_key_that_is_no_configmap_key():
-    r = run_plugin(["release-42-approval", "--key", "a/b"])
-    return expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("release-42-approval")], err_has=["the key 'a/b' is not a ConfigMap key"])
+    r = run_plugin(["release-42-approval"], lambda s: set_param(find(s, "TaskRun", "release-42-approval"), "key",
+                                                                "a/b-$(context.taskRun.uid)"))
+    return expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("release-42-approval")],
+                  err_has=["TaskRun ci/release-42-approval waits on key 'a/b-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19', "
+                           "which is not a ConfigMap key"])
 
 
 @CASES.add("error: a TaskRun with several ConfigMaps and no workspace data")
