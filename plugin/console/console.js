@@ -388,7 +388,7 @@ function fill(li, run) {
   const cmId = `${run.namespace}/${run.configMap}`;
   const cm = state.cms.get(cmId);
   const cmOk = cm && !cm.error ? cm : null;
-  const t = cmOk ? tally(run, cmOk.data || {}) : null;
+  const t = cmOk && !run.keyWhy ? tally(run, cmOk.data || {}) : null;
   li.dataset.uid = run.uid;
   li.dataset.state = run.running ? 'waiting' : 'decided';
   li.querySelector('h3').replaceChildren(run.pipelineRun || run.name, run.task ? el('span', { class: 'task' }, ` · ${run.task}`) : '');
@@ -400,7 +400,7 @@ function fill(li, run) {
     ['Waiting since', timeEl(run.since)],
     run.running ? ['Time left', timeLeft(run)] : ['Finished', timeEl(run.finishedAt)],
     ['Needs', need],
-    ['Votes go to', run.configMap ? `ConfigMap ${cmId}, key ${run.mode === 'vote' ? `${run.key}.NAME` : run.key}` : 'no ConfigMap bound'],
+    ['Votes go to', run.keyWhy ? 'nowhere: no key of this run can be told' : run.configMap ? `ConfigMap ${cmId}, key ${run.mode === 'vote' ? `${run.key}.NAME` : run.key}` : 'no ConfigMap bound'],
   ];
   li.querySelector('.facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   li.querySelector('.tally').replaceChildren(...(run.running ? tallyView(run, cm, t) : outcome(run)));
@@ -419,7 +419,7 @@ function fill(li, run) {
 }
 
 function tallyView(run, cm, t) {
-  if (!isName(run.configMap)) return [];
+  if (run.keyWhy || !isName(run.configMap)) return [];
   if (!cm) return [el('p', {}, 'Reading the votes…')];
   if (cm.error) return [el('p', { class: 'error' }, cm.error)];
   const out = [];

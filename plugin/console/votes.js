@@ -78,19 +78,49 @@ const condition = (tr) => (tr.status?.conditions || []).find((c) => c.type === '
 const CTX_NAME = '$(context.taskRun.name)';
 const CTX_UID = '$(context.taskRun.uid)';
 
-// The key the step waits on, as it is substituted in the pod: the key
-// param, else the Task's default for it (status.taskSpec; this Task's is
-// the TaskRun's name and UID, so that a reused name meets none of its old
-// votes), else a step's --key in the resolved spec (a StepAction's, which
-// Tekton puts into status.taskSpec), else the TaskRun's name.
+const PARAM_REF = /\$\(params\.([^()]+)\)/g;
+
+// The key the step waits on, as Tekton resolves it into status.taskSpec
+// (the plugin's resolved_key): the --key of a step, its $(params.NAME)
+// replaced by the TaskRun's param or the Task's default (one pass, as
+// Tekton; a StepAction's step is resolved by Tekton into status.taskSpec),
+// else the key param or its default, else the step's own default (status);
+// then the TaskRun's name and UID for $(context.taskRun.name/uid). The
+// Task's default is the name and UID, so that a reused name meets none of
+// its old votes. '' without status.taskSpec.
 export function runKey(tr) {
-  const dflt = (tr.status?.taskSpec?.params || []).find((p) => p.name === 'key')?.default;
-  const stepKey = (tr.status?.taskSpec?.steps || []).flatMap((s) => {
-    const a = Array.isArray(s.args) ? s.args : [];
+  const ts = tr.status?.taskSpec;
+  if (!ts || typeof ts !== 'object' || Array.isArray(ts)) return '';
+  const m = new Map();
+  for (const p of ts.params || []) if (typeof p?.name === 'string') m.set(p.name, p.default);
+  for (const p of tr.spec?.params || []) if (typeof p?.name === 'string') m.set(p.name, p.value);
+  const subst = (v) => v.replace(PARAM_REF, (all, n) => (typeof m.get(n) === 'string' ? m.get(n) : all));
+  const arg = (ts.steps || []).flatMap((s) => {
+    const a = Array.isArray(s?.args) ? s.args : [];
     return a.slice(0, -1).map((x, i) => (x === '--key' ? a[i + 1] : null));
-  }).find((v) => typeof v === 'string' && !v.includes('$(params.'));
-  const key = param(tr, 'key') || (typeof dflt === 'string' ? dflt : '') || stepKey || tr.metadata.name;
+  }).filter((v) => typeof v === 'string').map(subst).find((v) => !v.includes('$(params.'));
+  const key = arg ?? (typeof m.get('key') === 'string' ? m.get('key') : 'status');
   return key.split(CTX_NAME).join(tr.metadata.name).split(CTX_UID).join(tr.metadata.uid || '');
+}
+
+// Why no vote may go to the key of TR, or '': only a key that names the
+// TaskRun's UID is voted on, as by the plugin (key_problem). A key param
+// may name any key, and one not derived from this run (another run's, a
+// shared one such as status) could let one approval approve two runs.
+export function keyProblem(tr) {
+  const where = `${tr.metadata.namespace}/${tr.metadata.name}`;
+  const ts = tr.status?.taskSpec;
+  if (!ts || typeof ts !== 'object' || Array.isArray(ts)) {
+    return `TaskRun ${where} is not resolved yet (no status.taskSpec): cannot tell which key it waits on; try again when it runs.`;
+  }
+  const key = runKey(tr);
+  const uid = tr.metadata.uid || '';
+  if (key.includes('$(')) return `Cannot resolve the key "${key}" of TaskRun ${where}: cannot tell which key it waits on.`;
+  if (uid === '') return `TaskRun ${where} has no metadata.uid: cannot tell whether its key "${key}" is its own.`;
+  if (!key.includes(uid)) {
+    return `TaskRun ${where} waits on key ${key}, which does not name its UID ${uid}: refusing, since a key not derived from the run could approve another run.`;
+  }
+  return '';
 }
 
 // Whether a TaskRun is an approval gate, as `kubectl approve list` decides:
@@ -127,6 +157,7 @@ export function describeRun(tr) {
   const cmws = ws.filter((w) => w.configMap);
   const bound = data || (cmws.length === 1 ? cmws[0] : null);
   const key = runKey(tr);
+  const keyWhy = keyProblem(tr);
   const approvals = param(tr, 'approvals') || '1';
   const approvers = [];
   for (const a of param(tr, 'approvers').split(',')) {
@@ -146,7 +177,7 @@ export function describeRun(tr) {
     task: labels['tekton.dev/pipelineTask'] || labels['tekton.dev/task'] || '',
     pod: tr.status?.podName || '', configMap: bound ? bound.configMap.name : '',
     remapped: !!(bound && (bound.configMap.items?.length || bound.subPath)),
-    configMaps: cmws.map((w) => w.configMap.name), key, approvals, approvers, requester,
+    configMaps: cmws.map((w) => w.configMap.name), key, keyWhy, approvals, approvers, requester,
     mode: vote ? 'vote' : 'plain', since, timeout, onTimeout: param(tr, 'on-timeout') || 'refuse',
     runTimeout: tr.spec?.timeout ? parseDuration(tr.spec.timeout) : null,
     running: isRunning(tr), condition: condition(tr), results,
@@ -198,6 +229,7 @@ export const isName = (s) => typeof s === 'string' && s.length <= 253 && /^[a-z0
 // can: the plugin's checks, in its order, plus a binding that remaps keys.
 export function whyNot(run, user, cm) {
   if (!run.running) return 'This approval has finished.';
+  if (run.keyWhy) return run.keyWhy;
   if (!run.configMap) {
     return run.configMaps.length > 1
       ? `The TaskRun binds several ConfigMaps (${run.configMaps.join(', ')}) and none to the workspace "data": use kubectl approve --configmap.`
@@ -209,9 +241,8 @@ export function whyNot(run, user, cm) {
   if (run.remapped) {
     return `The TaskRun's workspace maps chosen keys of ConfigMap ${run.configMap} (items or subPath): the step may read other keys than the ones you would write. Do not vote; ask the pipeline's owner to bind the ConfigMap whole.`;
   }
-  if (run.key.includes('$(')) return `The key "${run.key}" is not resolved: vote with kubectl approve --key.`;
   if (!/^[-._a-zA-Z0-9]+$/.test(run.key) || run.key === '.' || run.key.startsWith('..')) {
-    return `The key "${run.key}" is not a ConfigMap key: vote with kubectl approve --key.`;
+    return `The TaskRun waits on key "${run.key}", which is not a ConfigMap key: nobody can vote on it.`;
   }
   if (!/^[0-9]+$/.test(run.approvals)) return `The TaskRun has approvals "${run.approvals}", not a number.`;
   if (!cm) return '';

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { voteValue, fake, cm, ui, stop, request, browser, open, card, text, until, test } from './kit.mjs';
+import { K42, voteValue, fake, cm, ui, stop, request, browser, open, card, text, until, test } from './kit.mjs';
 
 test('live: a new approval appears, a decided one moves to Decided, across watch reconnects', async () => {
   await fake('reset');
@@ -96,7 +96,7 @@ test('keyboard only: Tab to the comment, type, Approve, confirm with Enter', asy
   assert.equal(await focused(), 'release-42 · approval|BUTTON|Yes, approve');
   await page.keyboard.press('Enter');
   await r42.locator('.note.ok').waitFor();
-  assert.equal((await cm())['release-42-approval.carol_40example.com'], voteValue('approved', 'fine by me'));
+  assert.equal((await cm())[`${K42}.carol_40example.com`], voteValue('approved', 'fine by me'));
   // the outcome is where the focus went, for a screen reader to read
   assert.equal(await page.evaluate(() => document.activeElement.className), 'note ok');
   await page.close();
