@@ -35,10 +35,18 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
-// Text from the cluster with control and bidirectional-override characters
-// shown as escapes, so that none can disguise what is printed.
-const visible = (s) => String(s).replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
-  (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+// Text from the cluster with every code point approve-step escapes shown as
+// it shows them (escape.c), so that none can disguise what is printed:
+// newline, return and tab as \n \r \t, other C0 controls and DEL as \xNN,
+// C1 controls, bidirectional marks, overrides and isolates, line and
+// paragraph separators and the BOM as \u{xxxx}.
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]/g;
+const ESCAPES = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+const visible = (s) => String(s).replace(UNSAFE, (c) => {
+  const n = c.charCodeAt(0);
+  if (ESCAPES[c]) return ESCAPES[c];
+  return n < 0x20 || n === 0x7f ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u{${n.toString(16).padStart(4, '0')}}`;
+});
 
 function banner(text, kind = 'error') {
   const b = $('banner');

@@ -45,10 +45,10 @@ def attack_terminal_escapes_never_printed():
     for stream in (r.out, r.err):
         if any(c in stream for c in "\x1b\x07\r"):
             p.append(f"control character printed: {stream!r}")
-    if "eve?[2J?" not in r.out:
+    if "eve\\x1b[2J\\r" not in r.out:
         p.append(f"vote name not shown cleaned: {r.out!r}")
     r = run_plugin(["release-42"], setup)
-    p += expect(r, 0, out_has=["not counted: eve?[2J? (not an approver)"])
+    p += expect(r, 0, out_has=["not counted: eve\\x1b[2J\\r (not an approver)"])
     if "\x1b" in r.out + r.err or "\r" in r.out + r.err:
         p.append("control character printed by a vote")
     return p
@@ -214,4 +214,27 @@ def no_status_taskspec_refused():
                         "key it waits on; try again when it runs"]) + no_writes(r)
     r = run_plugin(["release-42-approval", "--key", "release-42-approval"], setup)
     p += expect(r, 1, err_has=["is not resolved yet (no status.taskSpec)"]) + no_writes(r)
+    return p
+
+
+@CASES.add("attack: bidi overrides, marks, separators and the BOM in vote names are shown as approve-step shows them")
+def bidi_in_vote_names_escaped_as_the_step():
+    # mallory<U+202E>moc.elpmaxe@... would read as another address
+    names = {"_e2_80_ae": "\\u{202e}", "_d8_9c": "\\u{061c}", "_e2_80_a8": "\\u{2028}", "_ef_bb_bf": "\\u{feff}",
+             "_c2_9b": "\\u{009b}", "_e2_81_a6": "\\u{2066}", "_e2_80_8f": "\\u{200f}"}
+
+    def setup(s):
+        d = find(s, "ConfigMap", "approve-cm")["data"]
+        for enc in names:
+            d[f"release-42-approval-{UID42}.mallory{enc}x_40example.com"] = "approved"
+    r = run_plugin(["release-42", "-m", "ok"], setup)
+    p = expect(r, 0)
+    for shown in names.values():
+        if f"not counted: mallory{shown}x@example.com (not an approver)" not in r.out:
+            p.append(f"not shown as {shown}: {r.out!r}")
+    r2 = run_plugin(["list"], setup)
+    p += expect(r2, 0, out_has=["mallory\\u{202e}x@example.com=approved"])
+    for stream in (r.out, r.err, r2.out, r2.err):
+        if any(c in stream for c in "\u202e\u061c\u2028\ufeff\x9b\u2066\u200f"):
+            p.append(f"unsafe code point printed: {stream!r}")
     return p
