@@ -2,7 +2,7 @@
 // vote as `kubectl approve` does, through your own `kubectl proxy`.
 // Everything that comes from the cluster is put in the page as text
 // (textContent, never markup); the page's CSP enforces it with Trusted Types.
-import { describeRun, isApproval, isName, tally, whyNot, voteField, votePatch } from './votes.js';
+import { describeRun, isApproval, isName, noRoom, tally, whyNot, voteField, votePatch } from './votes.js';
 
 const $ = (id) => document.getElementById(id);
 const hash = new URLSearchParams(location.hash.slice(1));
@@ -318,6 +318,12 @@ async function vote(run, decision, comment) {
   const user = state.me.username;
   const id = `${run.namespace}/${run.configMap}`;
   const field = voteField(run, user);
+  // as the plugin: a vote the API server would refuse for size is not sent
+  const full = noRoom(run, user, decision, comment, state.cms.get(id));
+  if (full) {
+    note(run, full, 'error');
+    return loadCm(run);
+  }
   try {
     await api('PATCH', `/api/v1/namespaces/${run.namespace}/configmaps/${run.configMap}`,
       votePatch(run, user, decision, comment), 'application/merge-patch+json');

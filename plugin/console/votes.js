@@ -265,15 +265,44 @@ export function whyNot(run, user, cm) {
   const mine = field in (cm.data || {}) ? readVote(cm.data[field]).decision : 'absent';
   if (mine === 'approved' || mine === 'refused') return `You already voted: ${mine}. A vote is final.`;
   if (mine === 'unknown') return `Your key ${field} already holds a value that is no decision word: a vote is final.`;
-  return '';
+  return noRoom(run, user, 'refused', '', cm); // the smallest vote; the one sent is checked again
+}
+
+// The bytes of a ConfigMap as the API server counts them against its limit:
+// every key and value of data, and of binaryData (decoded from base64).
+export const CONFIGMAP_MAX = 1048576;
+const utf8Length = (t) => new TextEncoder().encode(String(t)).length;
+const base64Length = (t) => {
+  const b = String(t);
+  return Math.floor(b.length / 4) * 3 - (b.endsWith('==') ? 2 : b.endsWith('=') ? 1 : 0);
+};
+export function configMapBytes(cm) {
+  let n = 0;
+  for (const [k, v] of Object.entries(cm?.data || {})) n += utf8Length(k) + utf8Length(v);
+  for (const [k, v] of Object.entries(cm?.binaryData || {})) n += utf8Length(k) + base64Length(v);
+  return n;
+}
+
+// Why the vote would not fit into CM (the API server would refuse it), or
+// '': the plugin's check_room, with approve-step's hint.
+export function noRoom(run, user, decision, comment, cm) {
+  const field = voteField(run, user);
+  const data = cm?.data || {};
+  const have = configMapBytes(cm);
+  const value = utf8Length(voteValue(run, user, decision, comment));
+  const need = have + value + (field in data ? -utf8Length(data[field]) : utf8Length(field));
+  if (need <= CONFIGMAP_MAX) return '';
+  return `ConfigMap ${run.namespace}/${run.configMap} holds ${have} bytes (keys and values of data and binaryData, as the API server counts): your vote would take it to ${need}, past the ${CONFIGMAP_MAX} bytes a ConfigMap may hold, and the API server would refuse it; nothing written. Archive it and start an empty one, or use a ConfigMap per run (docs/approvers.md, Capacity).`;
 }
 
 export const voteField = (run, user) => (run.mode === 'vote' ? `${run.key}.${encodeName(user)}` : run.key);
 
 // The merge patch the plugin sends for a vote, as the same bytes.
-export function votePatch(run, user, decision, comment) {
-  const value = run.mode === 'vote'
+export function voteValue(run, user, decision, comment) {
+  return run.mode === 'vote'
     ? `{"decision":"${decision}","comment":${jsonString(comment)}}`
     : `{"decision":"${decision}","approver":${jsonString(user)},"comment":${jsonString(comment)}}`;
-  return `{"data":{"${voteField(run, user)}":${jsonString(value)}}}`;
+}
+export function votePatch(run, user, decision, comment) {
+  return `{"data":{"${voteField(run, user)}":${jsonString(voteValue(run, user, decision, comment))}}}`;
 }

@@ -227,3 +227,44 @@ test('attack: a run whose key param names another run\'s key, or that is not res
   await page.close();
   await stop(u);
 });
+
+test('attack: a ConfigMap full through binaryData, or a comment that would overflow it: nothing is sent, as the plugin', async () => {
+  await fake('reset');
+  const full = await fake('get', { resource: 'configmaps', ns: 'ci', name: 'approve-cm' });
+  const bytes = (o) => Object.entries(o || {}).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  const have = bytes(full.data);
+  const k = 'release-1-approval.zed_40example.com';
+  const fill = async (room) => fake('patch', { resource: 'configmaps', ns: 'ci', name: 'approve-cm',
+    patch: { binaryData: { [k]: Buffer.alloc(1048576 - have - k.length - room).toString('base64') } } });
+  const mine = `${K42}.alice_40example.com`;
+  // no room even for the smallest vote: the card says so and offers no buttons
+  await fill(mine.length + voteValue('refused', '').length - 1);
+  let u = await ui('alice');
+  let page = await open(u);
+  let r42 = card(page, 'release-42');
+  await r42.locator('.action .why').waitFor({ timeout: 5000 });
+  assert.match(await text(r42.locator('.action')), /^ConfigMap ci\/approve-cm holds 1048\d\d\d bytes \(keys and values of data and binaryData, as the API server counts\): your vote would take it to 1048577, past the 1048576 bytes a ConfigMap may hold, and the API server would refuse it; nothing written\. Archive it and start an empty one, or use a ConfigMap per run \(docs\/approvers\.md, Capacity\)\.$/);
+  assert.equal(await r42.getByRole('button', { name: 'Approve' }).count(), 0);
+  await page.close();
+  await stop(u);
+  // room for a short vote only: a long comment is refused before it is sent
+  await fill(mine.length + voteValue('approved', 'ok').length);
+  u = await ui('alice');
+  page = await open(u);
+  r42 = card(page, 'release-42');
+  await r42.getByLabel('Comment').fill('a long comment '.repeat(20));
+  await r42.getByRole('button', { name: 'Approve' }).click();
+  await r42.getByRole('button', { name: 'Yes, approve' }).click();
+  await r42.locator('.note.error').waitFor();
+  assert.match(await text(r42.locator('.note')), /your vote would take it to \d+, past the 1048576 bytes a ConfigMap may hold.*use a ConfigMap per run \(docs\/approvers\.md, Capacity\)\.$/);
+  assert.equal((await cm())[mine], undefined);
+  assert.ok(!(await fake('requests')).some((r) => r.method === 'PATCH' && r.path.includes('/configmaps/')), 'a PATCH of the ConfigMap was sent');
+  // the short one fits exactly and is written
+  await r42.getByLabel('Comment').fill('ok');
+  await r42.getByRole('button', { name: 'Approve' }).click();
+  await r42.getByRole('button', { name: 'Yes, approve' }).click();
+  await r42.locator('.note.ok').waitFor();
+  assert.equal((await cm())[mine], voteValue('approved', 'ok'));
+  await page.close();
+  await stop(u);
+});
