@@ -55,19 +55,40 @@ const WORDS = {
   refused: 'refused', refuse: 'refused', rejected: 'refused', reject: 'refused', denied: 'refused',
   '': 'pending', init: 'pending', pending: 'pending', notifying: 'pending', notified: 'pending', waiting: 'pending',
 };
-const word = (w) => WORDS[String(w).trim().toLowerCase()] || 'unknown';
+// As approve-step (decision.c): ASCII spaces around, any ASCII case.
+const word = (w) => {
+  const t = String(w).replace(/^[ \t\n\r\v\f]+|[ \t\n\r\v\f]+$/g, '').replace(/[A-Z]/g, (c) => c.toLowerCase());
+  return Object.hasOwn(WORDS, t) ? WORDS[t] : 'unknown';
+};
 
-// A key's value: {decision: approved|refused|pending|unknown, comment}.
+// Whether the JSON text RAW names "decision", "approver" or "comment" more
+// often than the parsed O holds them: a member given twice, which readers
+// take differently (approve-step reads no decision in it).
+function twice(raw, o) {
+  const held = (v, n) => (v && typeof v === 'object'
+    ? Object.entries(v).reduce((c, [k, x]) => c + (k === n ? 1 : 0) + held(x, n), 0) : 0);
+  return ['decision', 'approver', 'comment'].some((n) =>
+    (raw.match(new RegExp(`"${n}"[ \\t\\n\\r]*:`, 'g')) || []).length > held(o, n));
+}
+
+// A key's value: {decision: approved|refused|pending|unknown, comment}, as
+// approve-step reads it: a decision word, or a JSON object whose "decision"
+// is one ({"decision":"pending"} is pending, not a vote); not one with a NUL
+// or \u0000, naming a member twice, or without a top-level string decision.
 export function readVote(value) {
-  const w = word(value);
-  if (w !== 'unknown') return { decision: w, comment: '' };
+  const v = String(value);
+  const none = { decision: 'unknown', comment: '' };
+  if (v.includes('\0')) return none;
+  if (!/^[ \t\n\r\v\f]*\{/.test(v)) return { decision: word(v), comment: '' };
+  if (/(^|[^\\])(\\\\)*\\u0000/.test(v)) return none;
+  let o;
   try {
-    const o = JSON.parse(value);
-    if (o && typeof o === 'object' && typeof o.decision === 'string') {
-      return { decision: word(o.decision), comment: typeof o.comment === 'string' ? o.comment : '' };
-    }
-  } catch { /* not JSON: an unknown value */ }
-  return { decision: 'unknown', comment: '' };
+    o = JSON.parse(v);
+  } catch {
+    return none;
+  }
+  if (!o || typeof o !== 'object' || Array.isArray(o) || twice(v, o) || typeof o.decision !== 'string') return none;
+  return { decision: word(o.decision), comment: typeof o.comment === 'string' ? o.comment : '' };
 }
 
 const param = (tr, name) => {

@@ -268,3 +268,26 @@ test('attack: a ConfigMap full through binaryData, or a comment that would overf
   await page.close();
   await stop(u);
 });
+
+test('a JSON pending vote ({"decision":"pending"}, any pending word) is pending, as the step reads it: one\'s own may be replaced, others\' do not count', async () => {
+  await fake('reset');
+  // the admission policy refuses to write such votes (approve-step-votes.yaml, jsonPending): unlabelled, a ConfigMap holds them
+  await fake('patch', { resource: 'configmaps', ns: 'ci', name: 'approve-cm', patch: { metadata: { labels: { 'approve-step/gate': null } }, data: {
+    [`${K42}.alice_40example.com`]: '{"decision":" Waiting ","comment":"asked on chat"}',
+    // attack: pending votes that a reader of the first (or last) "decision" takes for approvals
+    [`${K42}.bob_40example.com`]: '{"note":{"decision":"approved"},"decision":"pending"}',
+    [`${K42}.carol_40example.com`]: '{"decision":"pending","decision":"approved"}' } } });
+  const u = await ui('alice');
+  const page = await open(u);
+  const r42 = card(page, 'release-42');
+  await r42.locator('.progress').waitFor();
+  assert.ok((await text(r42)).includes('0 of 2 approvals; still needed: 2 more from alice@example.com, bob@example.com, carol@example.com.'), await text(r42));
+  await r42.getByLabel('Comment').fill('ok');
+  await r42.getByRole('button', { name: 'Approve' }).click();
+  await r42.getByRole('button', { name: 'Yes, approve' }).click();
+  await r42.locator('.note.ok').waitFor();
+  assert.equal((await cm())[`${K42}.alice_40example.com`], voteValue('approved', 'ok'));
+  await until('1 of 2', async () => (await text(r42)).includes('1 of 2 approvals (alice@example.com); still needed: 1 more from bob@example.com, carol@example.com.'));
+  await page.close();
+  await stop(u);
+});

@@ -244,6 +244,40 @@ def a_pending_word_in_one_s_own_key_may_be():
     return expect(run_plugin(["release-42-approval"], setup), 0)
 
 
+@CASES.add("a JSON pending vote in one's own key ({\"decision\":\"pending\"}, any pending word) is replaced, as the step reads it")
+def json_pending_in_own_key_is_replaced():
+    p = []
+    for word in ["pending", "", "init", "notifying", "notified", "waiting", " Waiting "]:
+        held = '{"decision":%s,"comment":"asked on chat"}' % json.dumps(word)
+
+        def setup(s, held=held):
+            d = find(s, "ConfigMap", "approve-cm")["data"]
+            d[KEY_ALICE] = held
+            # bob's JSON pending vote is no approval either
+            d[KEY_ALICE.replace("alice", "bob")] = '{"decision":"pending"}'
+        r = run_plugin(["release-42-approval", "-m", "ok"], setup)
+        p += expect(r, 0, out_has=["approvals: 1 of 2 (alice@example.com); still needed: 1 more from bob@example.com, "
+                                   "carol@example.com\n"])
+        if find(r.state, "ConfigMap", "approve-cm")["data"][KEY_ALICE] != vote_json("approved", "ok"):
+            p.append(f"{held!r} not replaced by the vote")
+    # attack: pending votes that a reader of the first "decision" (or the last) takes for approvals
+    for held in ['{"note":{"decision":"approved"},"decision":"pending"}',
+                 '{"decision":"pending","decision":"approved"}', '{"decision":"approved","decision":"pending"}']:
+        def setup(s, held=held):
+            find(s, "ConfigMap", "approve-cm")["data"][KEY_ALICE.replace("alice", "bob")] = held
+        r = run_plugin(["release-42-approval", "-m", "ok"], setup)
+        p += expect(r, 0, out_has=["approvals: 1 of 2 (alice@example.com); still needed: 1 more from bob@example.com, "
+                                   "carol@example.com\n"])
+        r = run_plugin(["list"], setup)
+        if "bob@example.com=approved" in r.out:
+            p.append(f"list counts {held!r} as bob's approval: {r.out!r}")
+    # a final JSON vote is not replaced
+    r = run_plugin(["release-42-approval"], lambda s: find(s, "ConfigMap", "approve-cm")["data"].update(
+        {KEY_ALICE: '{"decision":"refused"}'}))
+    p += expect(r, 1, err_has=["already holds 'refused': a vote is final"]) + no_writes(r)
+    return p
+
+
 @CASES.add("the plugin runs under bash --posix as well")
 def the_plugin_runs_under_bash_posix_as_well():
     if not shutil.which("bash"):
