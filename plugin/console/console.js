@@ -2,7 +2,7 @@
 // vote as `kubectl approve` does, through your own `kubectl proxy`.
 // Everything that comes from the cluster is put in the page as text
 // (textContent, never markup); the page's CSP enforces it with Trusted Types.
-import { describeRun, isApproval, isName, tally, whyNot, voteField, votePatch } from './votes.js';
+import { describeRun, isApproval, isName, noRoom, tally, whyNot, voteField, votePatch } from './votes.js';
 
 const $ = (id) => document.getElementById(id);
 const hash = new URLSearchParams(location.hash.slice(1));
@@ -35,10 +35,18 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
-// Text from the cluster with control and bidirectional-override characters
-// shown as escapes, so that none can disguise what is printed.
-const visible = (s) => String(s).replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
-  (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+// Text from the cluster with every code point approve-step escapes shown as
+// it shows them (escape.c), so that none can disguise what is printed:
+// newline, return and tab as \n \r \t, other C0 controls and DEL as \xNN,
+// C1 controls, bidirectional marks, overrides and isolates, line and
+// paragraph separators and the BOM as \u{xxxx}.
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]/g;
+const ESCAPES = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+const visible = (s) => String(s).replace(UNSAFE, (c) => {
+  const n = c.charCodeAt(0);
+  if (ESCAPES[c]) return ESCAPES[c];
+  return n < 0x20 || n === 0x7f ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u{${n.toString(16).padStart(4, '0')}}`;
+});
 
 function banner(text, kind = 'error') {
   const b = $('banner');
@@ -310,6 +318,12 @@ async function vote(run, decision, comment) {
   const user = state.me.username;
   const id = `${run.namespace}/${run.configMap}`;
   const field = voteField(run, user);
+  // as the plugin: a vote the API server would refuse for size is not sent
+  const full = noRoom(run, user, decision, comment, state.cms.get(id));
+  if (full) {
+    note(run, full, 'error');
+    return loadCm(run);
+  }
   try {
     await api('PATCH', `/api/v1/namespaces/${run.namespace}/configmaps/${run.configMap}`,
       votePatch(run, user, decision, comment), 'application/merge-patch+json');
@@ -388,7 +402,7 @@ function fill(li, run) {
   const cmId = `${run.namespace}/${run.configMap}`;
   const cm = state.cms.get(cmId);
   const cmOk = cm && !cm.error ? cm : null;
-  const t = cmOk ? tally(run, cmOk.data || {}) : null;
+  const t = cmOk && !run.keyWhy ? tally(run, cmOk.data || {}) : null;
   li.dataset.uid = run.uid;
   li.dataset.state = run.running ? 'waiting' : 'decided';
   li.querySelector('h3').replaceChildren(run.pipelineRun || run.name, run.task ? el('span', { class: 'task' }, ` · ${run.task}`) : '');
@@ -400,7 +414,7 @@ function fill(li, run) {
     ['Waiting since', timeEl(run.since)],
     run.running ? ['Time left', timeLeft(run)] : ['Finished', timeEl(run.finishedAt)],
     ['Needs', need],
-    ['Votes go to', run.configMap ? `ConfigMap ${cmId}, key ${run.mode === 'vote' ? `${run.key}.NAME` : run.key}` : 'no ConfigMap bound'],
+    ['Votes go to', run.keyWhy ? 'nowhere: no key of this run can be told' : run.configMap ? `ConfigMap ${cmId}, key ${run.mode === 'vote' ? `${run.key}.NAME` : run.key}` : 'no ConfigMap bound'],
   ];
   li.querySelector('.facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   li.querySelector('.tally').replaceChildren(...(run.running ? tallyView(run, cm, t) : outcome(run)));
@@ -419,7 +433,7 @@ function fill(li, run) {
 }
 
 function tallyView(run, cm, t) {
-  if (!isName(run.configMap)) return [];
+  if (run.keyWhy || !isName(run.configMap)) return [];
   if (!cm) return [el('p', {}, 'Reading the votes…')];
   if (cm.error) return [el('p', { class: 'error' }, cm.error)];
   const out = [];

@@ -55,19 +55,40 @@ const WORDS = {
   refused: 'refused', refuse: 'refused', rejected: 'refused', reject: 'refused', denied: 'refused',
   '': 'pending', init: 'pending', pending: 'pending', notifying: 'pending', notified: 'pending', waiting: 'pending',
 };
-const word = (w) => WORDS[String(w).trim().toLowerCase()] || 'unknown';
+// As approve-step (decision.c): ASCII spaces around, any ASCII case.
+const word = (w) => {
+  const t = String(w).replace(/^[ \t\n\r\v\f]+|[ \t\n\r\v\f]+$/g, '').replace(/[A-Z]/g, (c) => c.toLowerCase());
+  return Object.hasOwn(WORDS, t) ? WORDS[t] : 'unknown';
+};
 
-// A key's value: {decision: approved|refused|pending|unknown, comment}.
+// Whether the JSON text RAW names "decision", "approver" or "comment" more
+// often than the parsed O holds them: a member given twice, which readers
+// take differently (approve-step reads no decision in it).
+function twice(raw, o) {
+  const held = (v, n) => (v && typeof v === 'object'
+    ? Object.entries(v).reduce((c, [k, x]) => c + (k === n ? 1 : 0) + held(x, n), 0) : 0);
+  return ['decision', 'approver', 'comment'].some((n) =>
+    (raw.match(new RegExp(`"${n}"[ \\t\\n\\r]*:`, 'g')) || []).length > held(o, n));
+}
+
+// A key's value: {decision: approved|refused|pending|unknown, comment}, as
+// approve-step reads it: a decision word, or a JSON object whose "decision"
+// is one ({"decision":"pending"} is pending, not a vote); not one with a NUL
+// or \u0000, naming a member twice, or without a top-level string decision.
 export function readVote(value) {
-  const w = word(value);
-  if (w !== 'unknown') return { decision: w, comment: '' };
+  const v = String(value);
+  const none = { decision: 'unknown', comment: '' };
+  if (v.includes('\0')) return none;
+  if (!/^[ \t\n\r\v\f]*\{/.test(v)) return { decision: word(v), comment: '' };
+  if (/(^|[^\\])(\\\\)*\\u0000/.test(v)) return none;
+  let o;
   try {
-    const o = JSON.parse(value);
-    if (o && typeof o === 'object' && typeof o.decision === 'string') {
-      return { decision: word(o.decision), comment: typeof o.comment === 'string' ? o.comment : '' };
-    }
-  } catch { /* not JSON: an unknown value */ }
-  return { decision: 'unknown', comment: '' };
+    o = JSON.parse(v);
+  } catch {
+    return none;
+  }
+  if (!o || typeof o !== 'object' || Array.isArray(o) || twice(v, o) || typeof o.decision !== 'string') return none;
+  return { decision: word(o.decision), comment: typeof o.comment === 'string' ? o.comment : '' };
 }
 
 const param = (tr, name) => {
@@ -78,19 +99,49 @@ const condition = (tr) => (tr.status?.conditions || []).find((c) => c.type === '
 const CTX_NAME = '$(context.taskRun.name)';
 const CTX_UID = '$(context.taskRun.uid)';
 
-// The key the step waits on, as it is substituted in the pod: the key
-// param, else the Task's default for it (status.taskSpec; this Task's is
-// the TaskRun's name and UID, so that a reused name meets none of its old
-// votes), else a step's --key in the resolved spec (a StepAction's, which
-// Tekton puts into status.taskSpec), else the TaskRun's name.
+const PARAM_REF = /\$\(params\.([^()]+)\)/g;
+
+// The key the step waits on, as Tekton resolves it into status.taskSpec
+// (the plugin's resolved_key): the --key of a step, its $(params.NAME)
+// replaced by the TaskRun's param or the Task's default (one pass, as
+// Tekton; a StepAction's step is resolved by Tekton into status.taskSpec),
+// else the key param or its default, else the step's own default (status);
+// then the TaskRun's name and UID for $(context.taskRun.name/uid). The
+// Task's default is the name and UID, so that a reused name meets none of
+// its old votes. '' without status.taskSpec.
 export function runKey(tr) {
-  const dflt = (tr.status?.taskSpec?.params || []).find((p) => p.name === 'key')?.default;
-  const stepKey = (tr.status?.taskSpec?.steps || []).flatMap((s) => {
-    const a = Array.isArray(s.args) ? s.args : [];
+  const ts = tr.status?.taskSpec;
+  if (!ts || typeof ts !== 'object' || Array.isArray(ts)) return '';
+  const m = new Map();
+  for (const p of ts.params || []) if (typeof p?.name === 'string') m.set(p.name, p.default);
+  for (const p of tr.spec?.params || []) if (typeof p?.name === 'string') m.set(p.name, p.value);
+  const subst = (v) => v.replace(PARAM_REF, (all, n) => (typeof m.get(n) === 'string' ? m.get(n) : all));
+  const arg = (ts.steps || []).flatMap((s) => {
+    const a = Array.isArray(s?.args) ? s.args : [];
     return a.slice(0, -1).map((x, i) => (x === '--key' ? a[i + 1] : null));
-  }).find((v) => typeof v === 'string' && !v.includes('$(params.'));
-  const key = param(tr, 'key') || (typeof dflt === 'string' ? dflt : '') || stepKey || tr.metadata.name;
+  }).filter((v) => typeof v === 'string').map(subst).find((v) => !v.includes('$(params.'));
+  const key = arg ?? (typeof m.get('key') === 'string' ? m.get('key') : 'status');
   return key.split(CTX_NAME).join(tr.metadata.name).split(CTX_UID).join(tr.metadata.uid || '');
+}
+
+// Why no vote may go to the key of TR, or '': only a key that names the
+// TaskRun's UID is voted on, as by the plugin (key_problem). A key param
+// may name any key, and one not derived from this run (another run's, a
+// shared one such as status) could let one approval approve two runs.
+export function keyProblem(tr) {
+  const where = `${tr.metadata.namespace}/${tr.metadata.name}`;
+  const ts = tr.status?.taskSpec;
+  if (!ts || typeof ts !== 'object' || Array.isArray(ts)) {
+    return `TaskRun ${where} is not resolved yet (no status.taskSpec): cannot tell which key it waits on; try again when it runs.`;
+  }
+  const key = runKey(tr);
+  const uid = tr.metadata.uid || '';
+  if (key.includes('$(')) return `Cannot resolve the key "${key}" of TaskRun ${where}: cannot tell which key it waits on.`;
+  if (uid === '') return `TaskRun ${where} has no metadata.uid: cannot tell whether its key "${key}" is its own.`;
+  if (!key.includes(uid)) {
+    return `TaskRun ${where} waits on key ${key}, which does not name its UID ${uid}: refusing, since a key not derived from the run could approve another run.`;
+  }
+  return '';
 }
 
 // Whether a TaskRun is an approval gate, as `kubectl approve list` decides:
@@ -127,6 +178,7 @@ export function describeRun(tr) {
   const cmws = ws.filter((w) => w.configMap);
   const bound = data || (cmws.length === 1 ? cmws[0] : null);
   const key = runKey(tr);
+  const keyWhy = keyProblem(tr);
   const approvals = param(tr, 'approvals') || '1';
   const approvers = [];
   for (const a of param(tr, 'approvers').split(',')) {
@@ -146,7 +198,7 @@ export function describeRun(tr) {
     task: labels['tekton.dev/pipelineTask'] || labels['tekton.dev/task'] || '',
     pod: tr.status?.podName || '', configMap: bound ? bound.configMap.name : '',
     remapped: !!(bound && (bound.configMap.items?.length || bound.subPath)),
-    configMaps: cmws.map((w) => w.configMap.name), key, approvals, approvers, requester,
+    configMaps: cmws.map((w) => w.configMap.name), key, keyWhy, approvals, approvers, requester,
     mode: vote ? 'vote' : 'plain', since, timeout, onTimeout: param(tr, 'on-timeout') || 'refuse',
     runTimeout: tr.spec?.timeout ? parseDuration(tr.spec.timeout) : null,
     running: isRunning(tr), condition: condition(tr), results,
@@ -198,6 +250,7 @@ export const isName = (s) => typeof s === 'string' && s.length <= 253 && /^[a-z0
 // can: the plugin's checks, in its order, plus a binding that remaps keys.
 export function whyNot(run, user, cm) {
   if (!run.running) return 'This approval has finished.';
+  if (run.keyWhy) return run.keyWhy;
   if (!run.configMap) {
     return run.configMaps.length > 1
       ? `The TaskRun binds several ConfigMaps (${run.configMaps.join(', ')}) and none to the workspace "data": use kubectl approve --configmap.`
@@ -209,9 +262,8 @@ export function whyNot(run, user, cm) {
   if (run.remapped) {
     return `The TaskRun's workspace maps chosen keys of ConfigMap ${run.configMap} (items or subPath): the step may read other keys than the ones you would write. Do not vote; ask the pipeline's owner to bind the ConfigMap whole.`;
   }
-  if (run.key.includes('$(')) return `The key "${run.key}" is not resolved: vote with kubectl approve --key.`;
   if (!/^[-._a-zA-Z0-9]+$/.test(run.key) || run.key === '.' || run.key.startsWith('..')) {
-    return `The key "${run.key}" is not a ConfigMap key: vote with kubectl approve --key.`;
+    return `The TaskRun waits on key "${run.key}", which is not a ConfigMap key: nobody can vote on it.`;
   }
   if (!/^[0-9]+$/.test(run.approvals)) return `The TaskRun has approvals "${run.approvals}", not a number.`;
   if (!cm) return '';
@@ -234,15 +286,44 @@ export function whyNot(run, user, cm) {
   const mine = field in (cm.data || {}) ? readVote(cm.data[field]).decision : 'absent';
   if (mine === 'approved' || mine === 'refused') return `You already voted: ${mine}. A vote is final.`;
   if (mine === 'unknown') return `Your key ${field} already holds a value that is no decision word: a vote is final.`;
-  return '';
+  return noRoom(run, user, 'refused', '', cm); // the smallest vote; the one sent is checked again
+}
+
+// The bytes of a ConfigMap as the API server counts them against its limit:
+// every key and value of data, and of binaryData (decoded from base64).
+export const CONFIGMAP_MAX = 1048576;
+const utf8Length = (t) => new TextEncoder().encode(String(t)).length;
+const base64Length = (t) => {
+  const b = String(t);
+  return Math.floor(b.length / 4) * 3 - (b.endsWith('==') ? 2 : b.endsWith('=') ? 1 : 0);
+};
+export function configMapBytes(cm) {
+  let n = 0;
+  for (const [k, v] of Object.entries(cm?.data || {})) n += utf8Length(k) + utf8Length(v);
+  for (const [k, v] of Object.entries(cm?.binaryData || {})) n += utf8Length(k) + base64Length(v);
+  return n;
+}
+
+// Why the vote would not fit into CM (the API server would refuse it), or
+// '': the plugin's check_room, with approve-step's hint.
+export function noRoom(run, user, decision, comment, cm) {
+  const field = voteField(run, user);
+  const data = cm?.data || {};
+  const have = configMapBytes(cm);
+  const value = utf8Length(voteValue(run, user, decision, comment));
+  const need = have + value + (field in data ? -utf8Length(data[field]) : utf8Length(field));
+  if (need <= CONFIGMAP_MAX) return '';
+  return `ConfigMap ${run.namespace}/${run.configMap} holds ${have} bytes (keys and values of data and binaryData, as the API server counts): your vote would take it to ${need}, past the ${CONFIGMAP_MAX} bytes a ConfigMap may hold, and the API server would refuse it; nothing written. Archive it and start an empty one, or use a ConfigMap per run (docs/approvers.md, Capacity).`;
 }
 
 export const voteField = (run, user) => (run.mode === 'vote' ? `${run.key}.${encodeName(user)}` : run.key);
 
 // The merge patch the plugin sends for a vote, as the same bytes.
-export function votePatch(run, user, decision, comment) {
-  const value = run.mode === 'vote'
+export function voteValue(run, user, decision, comment) {
+  return run.mode === 'vote'
     ? `{"decision":"${decision}","comment":${jsonString(comment)}}`
     : `{"decision":"${decision}","approver":${jsonString(user)},"comment":${jsonString(comment)}}`;
-  return `{"data":{"${voteField(run, user)}":${jsonString(value)}}}`;
+}
+export function votePatch(run, user, decision, comment) {
+  return `{"data":{"${voteField(run, user)}":${jsonString(voteValue(run, user, decision, comment))}}}`;
 }

@@ -54,6 +54,23 @@ def labels(pr, task, pipeline_task):
     return out
 
 
+def uid(ns, name):
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, ns + "/" + name))
+
+
+def key(ns, name):
+    """The key the approve-step Task's default gives TaskRun NAME: its name and UID."""
+    return f"{name}-{uid(ns, name)}"
+
+
+# status.taskSpec as Tekton resolves the approve-step Task into it
+TASK_SPEC = {"params": [{"name": "key", "type": "string", "default": "$(context.taskRun.name)-$(context.taskRun.uid)"},
+                        {"name": "timeout", "type": "string", "default": "86400"}],
+             "steps": [{"name": "wait", "image": "registry.example.com/approve-step/approve-step:0.1.0",
+                        "args": ["--dir", "$(workspaces.data.path)", "--key", "$(params.key)",
+                                 "--timeout", "$(params.timeout)"]}]}
+
+
 def taskrun(ns, name, pr, params, cm="approve-cm", start=5, task="approve-step", done=None, workspace=None):
     """An approve-step TaskRun as Tekton v1 writes it: running, or DONE =
     (reason, status, minutes, results)."""
@@ -61,7 +78,7 @@ def taskrun(ns, name, pr, params, cm="approve-cm", start=5, task="approve-step",
     lab["tekton.dev/taskRun"] = name
     tr = {
         "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
-        "metadata": {"name": name, "namespace": ns, "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, ns + "/" + name)),
+        "metadata": {"name": name, "namespace": ns, "uid": uid(ns, name),
                      "creationTimestamp": ts(start - 1), "generation": 1, "labels": lab,
                      "annotations": {"pipeline.tekton.dev/release": "v0.65.0"}},
         "spec": {"params": [{"name": k, "value": v} for k, v in params],
@@ -73,7 +90,8 @@ def taskrun(ns, name, pr, params, cm="approve-cm", start=5, task="approve-step",
                                    "message": "Not all Steps in the Task have finished executing",
                                    "lastTransitionTime": ts(start)}],
                    "steps": [{"name": "wait", "container": "step-wait",
-                              "running": {"startedAt": ts(start)}}]},
+                              "running": {"startedAt": ts(start)}}],
+                   "taskSpec": json.loads(json.dumps(TASK_SPEC))},
     }
     if pr:
         tr["metadata"]["ownerReferences"] = [{"apiVersion": "tekton.dev/v1", "kind": "PipelineRun", "name": pr,
@@ -113,7 +131,7 @@ def pod(ns, name, taskrun_name):
             "metadata": {"name": name, "namespace": ns, "creationTimestamp": ts(5),
                          "labels": {"tekton.dev/taskRun": taskrun_name},
                          "annotations": {"tekton.dev/ready": "READY"}},
-            "spec": {"containers": [{"name": "step-wait", "image": "ghcr.io/approve-step/approve-step:0.1.0"}],
+            "spec": {"containers": [{"name": "step-wait", "image": "registry.example.com/approve-step/approve-step:0.1.0"}],
                      "restartPolicy": "Never"},
             "status": {"phase": "Running"}}
 
@@ -152,22 +170,22 @@ def objects():
                                      "creationTimestamp": "2024-09-01T08:00:00Z"},
                         "data": {"release-41-approval.alice_40example.com": vote("approved", "ship it"),
                                  "release-41-approval.bob_40example.com": vote("approved", "ok"),
-                                 "hotfix-7-approval.carol_40example.com": vote("approved", "Checked the diff; LGTM"),
-                                 "hotfix-7-approval.dave_40example.com": vote("approved", "my own fix, looks fine")}}),
+                                 key("ci", "hotfix-7-approval") + ".carol_40example.com": vote("approved", "Checked the diff; LGTM"),
+                                 key("ci", "hotfix-7-approval") + ".dave_40example.com": vote("approved", "my own fix, looks fine")}}),
         # a namespace whose run and votes carry markup
         ("taskruns", taskrun("lab", "exp-1-approval", "exp-1",
                              [("approvals", "2"), ("reason", INJECT), ("requester", "dave@example.com")], start=10)),
         ("pods", pod("lab", "exp-1-approval-pod", "exp-1-approval")),
         ("configmaps", {"metadata": {"name": "approve-cm", "namespace": "lab", "labels": gate},
-                        "data": {"exp-1-approval.carol_40example.com": vote("approved", INJECT)}}),
+                        "data": {key("lab", "exp-1-approval") + ".carol_40example.com": vote("approved", INJECT)}}),
         # a namespace whose runs try to steer the vote: a path for a
         # ConfigMap name, and old votes remapped onto this run's keys
         ("taskruns", taskrun("odd", "odd-1-approval", "odd-1", QUORUM, start=12,
                              workspace={"name": "data", "configMap": {"name": "approve-cm/../../pods/odd-1-approval-pod"}})),
         ("taskruns", taskrun("odd", "odd-2-approval", "odd-2", QUORUM, start=14,
                              workspace={"name": "data", "configMap": {"name": "approve-cm", "items": [
-                                 {"key": "release-41-approval.alice_40example.com", "path": "odd-2-approval.alice_40example.com"},
-                                 {"key": "release-41-approval.bob_40example.com", "path": "odd-2-approval.bob_40example.com"}]}})),
+                                 {"key": "release-41-approval.alice_40example.com", "path": key("odd", "odd-2-approval") + ".alice_40example.com"},
+                                 {"key": "release-41-approval.bob_40example.com", "path": key("odd", "odd-2-approval") + ".bob_40example.com"}]}})),
         ("configmaps", {"metadata": {"name": "approve-cm", "namespace": "odd", "labels": gate},
                         "data": {"release-41-approval.alice_40example.com": vote("approved", "ship it"),
                                  "release-41-approval.bob_40example.com": vote("approved", "ok")}}),

@@ -140,10 +140,11 @@ test('a ServiceAccount counts only when named in approvers, as approve-step coun
   assert.equal(whyNot(named, sa, gate), '');
 });
 
-test('the key as the plugin computes it: the Task\'s default with the run\'s name and UID, else the name', async () => {
-  const { runKey } = await import(path.join(ROOT, 'plugin', 'console', 'votes.js'));
-  const tr = { metadata: { name: 'release-42-approval', uid: '5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19' }, spec: {}, status: {} };
-  assert.equal(runKey(tr), 'release-42-approval');
+test('the key as the plugin computes it: from status.taskSpec, the Task\'s default with the run\'s name and UID; never the bare name', async () => {
+  const { runKey, keyProblem } = await import(path.join(ROOT, 'plugin', 'console', 'votes.js'));
+  const tr = { metadata: { name: 'release-42-approval', namespace: 'ci', uid: '5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19' }, spec: {}, status: {} };
+  assert.equal(runKey(tr), '');
+  assert.equal(keyProblem(tr), 'TaskRun ci/release-42-approval is not resolved yet (no status.taskSpec): cannot tell which key it waits on; try again when it runs.');
   tr.status.taskSpec = { params: [{ name: 'key', default: '$(context.taskRun.name)-$(context.taskRun.uid)' }] };
   assert.equal(runKey(tr), 'release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19');
   // a StepAction's step, resolved into status.taskSpec: its --key
@@ -153,6 +154,17 @@ test('the key as the plugin computes it: the Task\'s default with the run\'s nam
   assert.equal(runKey(sa), 'release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19');
   tr.spec.params = [{ name: 'key', value: '$(context.taskRun.uid)-x-$(context.taskRun.name)-$(context.taskRun.uid)' }];
   assert.equal(runKey(tr), '5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19-x-release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19');
+  assert.equal(keyProblem(tr), '');
+  // a key param naming another run's key, or a shared one: refused
+  for (const other of ['release-41-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a18', 'status']) {
+    tr.spec.params = [{ name: 'key', value: other }];
+    assert.equal(runKey(tr), other);
+    assert.equal(keyProblem(tr), `TaskRun ci/release-42-approval waits on key ${other}, which does not name its UID 5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19: refusing, since a key not derived from the run could approve another run.`);
+  }
+  // a step whose --key is literal: the key param does not change it
+  const lit = { metadata: tr.metadata, spec: { params: [{ name: 'key', value: 'status' }] },
+    status: { taskSpec: { steps: [{ name: 'wait', args: ['--key', 'gate-$(context.taskRun.uid)'] }] } } };
+  assert.equal(runKey(lit), 'gate-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19');
 });
 
 test('screenshots of the fixture: light, and dark at phone width', async () => {

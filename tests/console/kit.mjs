@@ -17,6 +17,11 @@ export const PLUGIN = process.env.PLUGIN || path.join(ROOT, 'plugin', 'kubectl-a
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const NOW = new Date('2024-10-01T10:12:00Z'); // the fixture's runs started at 09:05 and 09:35
 export const NOW_S = String(NOW.getTime() / 1000);
+// the keys of the fixture's runs: the approve-step Task's default, the
+// TaskRun's name and UID (cluster.py's key())
+export const K42 = 'release-42-approval-af2e2736-2d94-5127-8288-f6225983bb50';
+export const KH7 = 'hotfix-7-approval-38d5201c-204c-55bb-8c94-0d0dce301dfc';
+export const KPLAIN = 'deploy-approval-x7k2p-77a5c226-906a-5691-abb8-8171f07610ac';
 
 // ------------------------------------------------------------------ cluster
 const cluster = spawn('python3', [path.join(HERE, 'cluster.py')], { stdio: ['pipe', 'pipe', 'inherit'] });

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { voteValue, fake, cm, ui, stop, request, browser, open, card, text, until, test } from './kit.mjs';
+import { K42, KH7, voteValue, fake, cm, ui, stop, request, browser, open, card, text, until, test } from './kit.mjs';
 
 test('live: a new approval appears, a decided one moves to Decided, across watch reconnects', async () => {
   await fake('reset');
@@ -96,7 +96,7 @@ test('keyboard only: Tab to the comment, type, Approve, confirm with Enter', asy
   assert.equal(await focused(), 'release-42 · approval|BUTTON|Yes, approve');
   await page.keyboard.press('Enter');
   await r42.locator('.note.ok').waitFor();
-  assert.equal((await cm())['release-42-approval.carol_40example.com'], voteValue('approved', 'fine by me'));
+  assert.equal((await cm())[`${K42}.carol_40example.com`], voteValue('approved', 'fine by me'));
   // the outcome is where the focus went, for a screen reader to read
   assert.equal(await page.evaluate(() => document.activeElement.className), 'note ok');
   await page.close();
@@ -124,6 +124,23 @@ test('the API only under the secret prefix, only for loopback hosts, only the co
   await page.goto(`http://127.0.0.1:${u.port}/console/#namespace=ci`);
   await page.locator('#banner p').waitFor();
   assert.equal(await text(page.locator('#banner')), 'This address lacks the console\'s secret or namespace. Open the address that "kubectl approve ui" printed, in full.');
+  await page.close();
+  await stop(u);
+});
+
+test('attack: bidi overrides, marks, separators, the BOM and controls in a comment are shown as approve-step shows them', async () => {
+  await fake('reset');
+  // carol's comment reads "approved" backwards-and-forwards unless escaped
+  const comment = 'ok \u202edeifirev\u202c \u061c\u200e\u200f\u2066\u2069\u2028\u2029\ufeff\u009b\u0085\u0001\u007f\t\r\nend';
+  await fake('patch', { resource: 'configmaps', ns: 'ci', name: 'approve-cm',
+    patch: { data: { [`${KH7}.carol_40example.com`]: JSON.stringify({ decision: 'approved', comment }) } } });
+  const u = await ui('alice');
+  const page = await open(u);
+  const h7 = card(page, 'hotfix-7');
+  await h7.locator('.vote-list').waitFor();
+  const shown = await h7.locator('.vote-list q').first().textContent();
+  assert.equal(shown, 'ok \\u{202e}deifirev\\u{202c} \\u{061c}\\u{200e}\\u{200f}\\u{2066}\\u{2069}\\u{2028}\\u{2029}\\u{feff}\\u{009b}\\u{0085}\\x01\\x7f\\t\\r\\nend');
+  assert.ok(!/[\u202a-\u202e\u2066-\u2069\u061c\u200e\u200f\u2028\u2029\ufeff\u0080-\u009f]/.test(await page.locator('body').textContent()));
   await page.close();
   await stop(u);
 });

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { NOW_S, voteValue, info, fake, cm, ui, stop, run, request, open, card, text, until, test } from './kit.mjs';
+import { NOW_S, K42, KH7, KPLAIN, voteValue, info, fake, cm, ui, stop, run, request, open, card, text, until, test } from './kit.mjs';
 
 test('who you are, the waiting list and its details', async () => {
   const u = await ui('alice');
@@ -17,7 +17,7 @@ test('who you are, the waiting list and its details', async () => {
   for (const want of ['Namespace ci', 'Requested by dave@example.com', 'Waiting since 1 Oct 2024, 09:05 (1 h 7 min ago)',
     'Time left 22 h 53 min (then refused)',
     'Needs 2 approvals from alice@example.com, bob@example.com, carol@example.com, not dave@example.com (the requester)',
-    'Votes go to ConfigMap ci/approve-cm, key release-42-approval.NAME',
+    `Votes go to ConfigMap ci/approve-cm, key ${K42}.NAME`,
     '0 of 2 approvals; still needed: 2 more from alice@example.com, bob@example.com, carol@example.com.']) {
     assert.ok(t.includes(want), `release-42 card lacks "${want}": ${t}`);
   }
@@ -49,12 +49,12 @@ test('approve with a comment writes the vote as kubectl approve does, nudges the
   await r42.getByRole('button', { name: 'Approve' }).click();
   const confirm = r42.getByRole('group', { name: 'Confirm your vote' });
   assert.equal(await text(confirm.locator('p')),
-    'Approve release-42 as alice@example.com? This writes release-42-approval.alice_40example.com to ConfigMap ci/approve-cm. A vote is final.');
+    `Approve release-42 as alice@example.com? This writes ${K42}.alice_40example.com to ConfigMap ci/approve-cm. A vote is final.`);
   await confirm.getByRole('button', { name: 'Yes, approve' }).click();
   await r42.locator('.note.ok').waitFor();
-  assert.equal(await text(r42.locator('.note')), 'You approved as alice@example.com: wrote release-42-approval.alice_40example.com to ConfigMap ci/approve-cm. Nudged pod ci/release-42-approval-pod: the step sees your vote within seconds.');
+  assert.equal(await text(r42.locator('.note')), `You approved as alice@example.com: wrote ${K42}.alice_40example.com to ConfigMap ci/approve-cm. Nudged pod ci/release-42-approval-pod: the step sees your vote within seconds.`);
   const data = await cm();
-  assert.equal(data['release-42-approval.alice_40example.com'], voteValue('approved', COMMENT));
+  assert.equal(data[`${K42}.alice_40example.com`], voteValue('approved', COMMENT));
   const pod = await fake('get', { resource: 'pods', ns: 'ci', name: 'release-42-approval-pod' });
   assert.equal(pod.metadata.annotations['approve-step/nudge'], NOW_S);
   assert.equal(pod.metadata.annotations['tekton.dev/ready'], 'READY'); // a merge, not a replace
@@ -62,19 +62,20 @@ test('approve with a comment writes the vote as kubectl approve does, nudges the
   assert.ok((await text(r42)).includes('You already voted: approved. A vote is final.'));
   assert.equal(await r42.getByRole('button', { name: 'Approve' }).count(), 0);
   const mine = r42.locator('.vote-list li', { hasText: 'alice@example.com' });
-  assert.equal(await mine.locator('q').textContent(), COMMENT);
+  // shown as approve-step shows it: the tab and newline escaped
+  assert.equal(await mine.locator('q').textContent(), COMMENT.replace('\t', '\\t').replace('\n', '\\n'));
   // the same vote by the plugin, as bob, through the real kubectl: the same bytes
   if (spawnSync('kubectl', ['auth', 'whoami', '--help']).status === 0) {
     const r = run(['release-42', '-m', COMMENT, '--yes', `--kubeconfig=${info.kubeconfig}`, '--context=bob']);
     assert.equal(r.status, 0, r.stderr);
-    assert.equal((await cm())['release-42-approval.bob_40example.com'], data['release-42-approval.alice_40example.com']);
+    assert.equal((await cm())[`${K42}.bob_40example.com`], data[`${K42}.alice_40example.com`]);
     const patches = (await fake('requests')).filter((q) => q.method === 'PATCH' && q.path.endsWith('/configmaps/approve-cm'));
     assert.equal(patches.length, 2);
     assert.deepEqual(JSON.parse(patches[0].body), JSON.parse(patches[1].body.replace('bob_40', 'alice_40')));
   } else {
     console.log('  note: this kubectl has no "auth whoami" (1.28+): bob votes through the fake, not the plugin');
     await fake('patch', { resource: 'configmaps', ns: 'ci', name: 'approve-cm',
-      patch: { data: { 'release-42-approval.bob_40example.com': voteValue('approved', COMMENT) } } });
+      patch: { data: { [`${K42}.bob_40example.com`]: voteValue('approved', COMMENT) } } });
   }
   // bob's vote reaches the page without a reload (the ConfigMap is re-read)
   await until('2 of 2', async () => (await text(r42)).includes('Approved by alice@example.com, bob@example.com (2 of 2).'));
@@ -91,16 +92,16 @@ test('a single plain decision in an unlabelled ConfigMap: the warning, and the p
   await d.locator('.progress').waitFor();
   const t = await text(d);
   for (const want of ['ConfigMap plain/approvals is not labelled approve-step/gate=true: the admission policy does not protect its votes.',
-    'No decision yet (key deploy-approval-x7k2p): one approval or refusal decides.', 'Time left 38 min (then approved)',
-    'Needs one decision (no quorum)', 'Votes go to ConfigMap plain/approvals, key deploy-approval-x7k2p']) {
+    `No decision yet (key ${KPLAIN}): one approval or refusal decides.`, 'Time left 38 min (then approved)',
+    'Needs one decision (no quorum)', `Votes go to ConfigMap plain/approvals, key ${KPLAIN}`]) {
     assert.ok(t.includes(want), `lacks "${want}": ${t}`);
   }
   await d.getByLabel('Comment').fill('go');
   await d.getByRole('button', { name: 'Approve' }).click();
   await d.getByRole('button', { name: 'Yes, approve' }).click();
   await d.locator('.note.ok').waitFor();
-  assert.equal((await cm('plain', 'approvals'))['deploy-approval-x7k2p'], '{"decision":"approved","approver":"alice@example.com","comment":"go"}');
-  await until('the decision', async () => (await text(d)).includes('Decision: approved (key deploy-approval-x7k2p).'));
+  assert.equal((await cm('plain', 'approvals'))[KPLAIN], '{"decision":"approved","approver":"alice@example.com","comment":"go"}');
+  await until('the decision', async () => (await text(d)).includes(`Decision: approved (key ${KPLAIN}).`));
   assert.ok((await text(d)).includes('You already voted: approved. A vote is final.'));
   await page.close();
   await stop(u);
@@ -115,7 +116,7 @@ test('refuse writes a refusal and the run shows refused', async () => {
   await h7.getByRole('button', { name: 'Refuse' }).click();
   await h7.getByRole('button', { name: 'Yes, refuse' }).click();
   await h7.locator('.note.ok').waitFor();
-  assert.equal((await cm())['hotfix-7-approval.bob_40example.com'], voteValue('refused', 'not on a Friday'));
+  assert.equal((await cm())[`${KH7}.bob_40example.com`], voteValue('refused', 'not on a Friday'));
   await until('refused', async () => (await text(h7)).includes('Refused by bob@example.com.'));
   const pod = await fake('get', { resource: 'pods', ns: 'ci', name: 'hotfix-7-approval-pod' });
   assert.equal(pod.metadata.annotations['approve-step/nudge'], NOW_S);
@@ -163,8 +164,8 @@ test('a 403 names the permission to ask for; nothing is written', async () => {
   await r42.getByRole('button', { name: 'Approve' }).click();
   await r42.getByRole('button', { name: 'Yes, approve' }).click();
   await r42.locator('.note.error').waitFor();
-  assert.equal(await text(r42.locator('.note')), 'You may not write your vote release-42-approval.alice_40example.com to ConfigMap ci/approve-cm (403 Forbidden: configmaps "approve-cm" is forbidden: User "alice@example.com" cannot patch resource "configmaps" in API group "" in the namespace "ci"). Ask your namespace admin for the approver Role (patch on configmaps named approve-cm in ci), as in examples/quorum/rbac.yaml.');
-  assert.equal((await cm())['release-42-approval.alice_40example.com'], undefined);
+  assert.equal(await text(r42.locator('.note')), `You may not write your vote ${K42}.alice_40example.com to ConfigMap ci/approve-cm (403 Forbidden: configmaps "approve-cm" is forbidden: User "alice@example.com" cannot patch resource "configmaps" in API group "" in the namespace "ci"). Ask your namespace admin for the approver Role (patch on configmaps named approve-cm in ci), as in examples/quorum/rbac.yaml.`);
+  assert.equal((await cm())[`${K42}.alice_40example.com`], undefined);
   // the buttons are back: the vote can be tried again
   await until('the buttons back', async () => (await r42.getByRole('button', { name: 'Approve', exact: true }).count()) === 1);
   await page.close();
@@ -182,16 +183,114 @@ test('the admission policy\'s denial is shown in its own words', async () => {
   await fake('reset');
   const u = await ui('alice');
   const page = await open(u);
-  const msg = 'approve-step: vote release-42-approval.alice_40example.com already holds a decision and cannot be changed or removed: a decision is final';
+  const msg = `approve-step: vote ${K42}.alice_40example.com already holds a decision and cannot be changed or removed: a decision is final`;
   await fake('fail', { method: 'PATCH', path: '/configmaps/approve-cm$', status: 403,
     message: `configmaps "approve-cm" is forbidden: ValidatingAdmissionPolicy 'approve-step-votes' with binding 'approve-step-votes-binding' denied request: ${msg}` });
   const r42 = card(page, 'release-42');
   await r42.getByRole('button', { name: 'Refuse' }).click();
   await r42.getByRole('button', { name: 'Yes, refuse' }).click();
   await r42.locator('.note.error').waitFor();
-  assert.equal(await text(r42.locator('.note')), `The approve-step admission policy refused to write your vote release-42-approval.alice_40example.com to ConfigMap ci/approve-cm: ${msg}`);
+  assert.equal(await text(r42.locator('.note')), `The approve-step admission policy refused to write your vote ${K42}.alice_40example.com to ConfigMap ci/approve-cm: ${msg}`);
   // and the policy itself (the fake's model of it) let every vote above through
   assert.ok((await fake('admission')).every(([, , m]) => m === null));
+  await page.close();
+  await stop(u);
+});
+
+test('attack: a run whose key param names another run\'s key, or that is not resolved yet, gets no vote buttons', async () => {
+  await fake('reset');
+  const u = await ui('alice');
+  const page = await open(u);
+  const tr = await fake('get', { resource: 'taskruns', ns: 'ci', name: 'release-42-approval' });
+  const uid = '0b6f6a2e-7f1c-4a8e-9d3b-2c4e5f6a7b8c';
+  // release-44's requester points its key at release-42's: one approval would approve both
+  const steal = JSON.parse(JSON.stringify(tr));
+  steal.metadata = { name: 'release-44-approval', namespace: 'ci', uid, labels: { ...tr.metadata.labels, 'tekton.dev/pipelineRun': 'release-44' } };
+  steal.spec.params.push({ name: 'key', value: K42 });
+  await fake('create', { resource: 'taskruns', object: steal });
+  // release-45: Tekton has not resolved its spec yet
+  const early = JSON.parse(JSON.stringify(tr));
+  early.metadata = { name: 'release-45-approval', namespace: 'ci', uid: uid.replace('0b6f', '0c7a'), labels: { ...tr.metadata.labels, 'tekton.dev/pipelineRun': 'release-45' } };
+  delete early.status.taskSpec;
+  await fake('create', { resource: 'taskruns', object: early });
+  const r44 = card(page, 'release-44');
+  await r44.locator('.action .why').waitFor({ timeout: 5000 });
+  assert.equal(await text(r44.locator('.action')), `TaskRun ci/release-44-approval waits on key ${K42}, which does not name its UID ${uid}: refusing, since a key not derived from the run could approve another run.`);
+  assert.equal(await r44.getByRole('button', { name: 'Approve' }).count(), 0);
+  assert.equal(await r44.getByRole('button', { name: 'Refuse' }).count(), 0);
+  const r45 = card(page, 'release-45');
+  await r45.locator('.action .why').waitFor({ timeout: 5000 });
+  assert.equal(await text(r45.locator('.action')), 'TaskRun ci/release-45-approval is not resolved yet (no status.taskSpec): cannot tell which key it waits on; try again when it runs.');
+  assert.equal(await r45.getByRole('button', { name: 'Approve' }).count(), 0);
+  assert.equal(await r45.getByRole('button', { name: 'Refuse' }).count(), 0);
+  // release-42 itself still takes votes
+  assert.equal(await card(page, 'release-42').getByRole('button', { name: 'Approve', exact: true }).count(), 1);
+  await page.close();
+  await stop(u);
+});
+
+test('attack: a ConfigMap full through binaryData, or a comment that would overflow it: nothing is sent, as the plugin', async () => {
+  await fake('reset');
+  const full = await fake('get', { resource: 'configmaps', ns: 'ci', name: 'approve-cm' });
+  const bytes = (o) => Object.entries(o || {}).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  const have = bytes(full.data);
+  const k = 'release-1-approval.zed_40example.com';
+  const fill = async (room) => fake('patch', { resource: 'configmaps', ns: 'ci', name: 'approve-cm',
+    patch: { binaryData: { [k]: Buffer.alloc(1048576 - have - k.length - room).toString('base64') } } });
+  const mine = `${K42}.alice_40example.com`;
+  // no room even for the smallest vote: the card says so and offers no buttons
+  await fill(mine.length + voteValue('refused', '').length - 1);
+  let u = await ui('alice');
+  let page = await open(u);
+  let r42 = card(page, 'release-42');
+  await r42.locator('.action .why').waitFor({ timeout: 5000 });
+  assert.match(await text(r42.locator('.action')), /^ConfigMap ci\/approve-cm holds 1048\d\d\d bytes \(keys and values of data and binaryData, as the API server counts\): your vote would take it to 1048577, past the 1048576 bytes a ConfigMap may hold, and the API server would refuse it; nothing written\. Archive it and start an empty one, or use a ConfigMap per run \(docs\/approvers\.md, Capacity\)\.$/);
+  assert.equal(await r42.getByRole('button', { name: 'Approve' }).count(), 0);
+  await page.close();
+  await stop(u);
+  // room for a short vote only: a long comment is refused before it is sent
+  await fill(mine.length + voteValue('approved', 'ok').length);
+  u = await ui('alice');
+  page = await open(u);
+  r42 = card(page, 'release-42');
+  const patches = async () => (await fake('requests')).filter((r) => r.method === 'PATCH' && r.path.includes('/configmaps/')).length;
+  const sent = await patches();
+  await r42.getByLabel('Comment').fill('a long comment '.repeat(20));
+  await r42.getByRole('button', { name: 'Approve' }).click();
+  await r42.getByRole('button', { name: 'Yes, approve' }).click();
+  await r42.locator('.note.error').waitFor();
+  assert.match(await text(r42.locator('.note')), /your vote would take it to \d+, past the 1048576 bytes a ConfigMap may hold.*use a ConfigMap per run \(docs\/approvers\.md, Capacity\)\.$/);
+  assert.equal((await cm())[mine], undefined);
+  assert.equal(await patches(), sent, 'a PATCH of the ConfigMap was sent');
+  // the short one fits exactly and is written
+  await r42.getByLabel('Comment').fill('ok');
+  await r42.getByRole('button', { name: 'Approve' }).click();
+  await r42.getByRole('button', { name: 'Yes, approve' }).click();
+  await r42.locator('.note.ok').waitFor();
+  assert.equal((await cm())[mine], voteValue('approved', 'ok'));
+  await page.close();
+  await stop(u);
+});
+
+test('a JSON pending vote ({"decision":"pending"}, any pending word) is pending, as the step reads it: one\'s own may be replaced, others\' do not count', async () => {
+  await fake('reset');
+  // the admission policy refuses to write such votes (approve-step-votes.yaml, jsonPending): unlabelled, a ConfigMap holds them
+  await fake('patch', { resource: 'configmaps', ns: 'ci', name: 'approve-cm', patch: { metadata: { labels: { 'approve-step/gate': null } }, data: {
+    [`${K42}.alice_40example.com`]: '{"decision":" Waiting ","comment":"asked on chat"}',
+    // attack: pending votes that a reader of the first (or last) "decision" takes for approvals
+    [`${K42}.bob_40example.com`]: '{"note":{"decision":"approved"},"decision":"pending"}',
+    [`${K42}.carol_40example.com`]: '{"decision":"pending","decision":"approved"}' } } });
+  const u = await ui('alice');
+  const page = await open(u);
+  const r42 = card(page, 'release-42');
+  await r42.locator('.progress').waitFor();
+  assert.ok((await text(r42)).includes('0 of 2 approvals; still needed: 2 more from alice@example.com, bob@example.com, carol@example.com.'), await text(r42));
+  await r42.getByLabel('Comment').fill('ok');
+  await r42.getByRole('button', { name: 'Approve' }).click();
+  await r42.getByRole('button', { name: 'Yes, approve' }).click();
+  await r42.locator('.note.ok').waitFor();
+  assert.equal((await cm())[`${K42}.alice_40example.com`], voteValue('approved', 'ok'));
+  await until('1 of 2', async () => (await text(r42)).includes('1 of 2 approvals (alice@example.com); still needed: 1 more from bob@example.com, carol@example.com.'));
   await page.close();
   await stop(u);
 });

@@ -2,6 +2,7 @@
 unknown or finished runs, votes that may not be cast) is said plainly, with
 the exit status the plugin documents, and nothing is written."""
 
+import base64
 import json
 import os
 import shutil
@@ -9,7 +10,7 @@ import tempfile
 
 from fixture import (CASES, CONFIG_NS, KEY_ALICE, QUORUM_LOOKUP, WHOAMI,
                      annotate, expect, find, get_cm, get_pr, get_tr,
-                     list_tr_of, no_writes, patch, run_plugin, vote_json,
+                     list_tr_of, no_writes, patch, run_plugin, set_param, vote_json,
                      with_state)
 
 
@@ -157,21 +158,25 @@ def error_a_single_decision_run_on_a_gated():
         find(s, "ConfigMap", "approvals")["metadata"]["labels"] = {"approve-step/gate": "true"}
     r = run_plugin(["deploy-approval-x7k2p"], setup)
     return expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("deploy-approval-x7k2p"), get_cm("approvals", "ci")],
-                  err_has=["takes a single decision in the plain key 'deploy-approval-x7k2p', which the approve-step "
+                  err_has=["takes a single decision in the plain key 'deploy-approval-x7k2p-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a21', which the approve-step "
                            "policy lets nobody write"])
 
 
 @CASES.add("error: a key with a dot on a gated ConfigMap")
 def error_a_key_with_a_dot_on_a_gated():
-    r = run_plugin(["release-42-approval", "--key", "release.42"])
+    r = run_plugin(["release-42-approval"], lambda s: set_param(find(s, "TaskRun", "release-42-approval"), "key",
+                                                                "release.42-$(context.taskRun.uid)"))
     return expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("release-42-approval"), get_cm("approve-cm", "ci")],
-                  err_has=["the key 'release.42' contains a dot"])
+                  err_has=["the key 'release.42-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19' contains a dot"])
 
 
 @CASES.add("error: a key that is no ConfigMap key")
 def error_a_key_that_is_no_configmap_key():
-    r = run_plugin(["release-42-approval", "--key", "a/b"])
-    return expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("release-42-approval")], err_has=["the key 'a/b' is not a ConfigMap key"])
+    r = run_plugin(["release-42-approval"], lambda s: set_param(find(s, "TaskRun", "release-42-approval"), "key",
+                                                                "a/b-$(context.taskRun.uid)"))
+    return expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("release-42-approval")],
+                  err_has=["TaskRun ci/release-42-approval waits on key 'a/b-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19', "
+                           "which is not a ConfigMap key"])
 
 
 @CASES.add("error: a TaskRun with several ConfigMaps and no workspace data")
@@ -220,8 +225,48 @@ def nearly_full_configmap_refused_before_writing():
     return p
 
 
+def fill_to(s, total, binary=False):
+    """Fills approve-cm with one more key (in data, or in binaryData) so that
+    it holds TOTAL bytes as the API server counts them."""
+    cm = find(s, "ConfigMap", "approve-cm")
+    have = sum(len(k.encode()) + len(v.encode()) for k, v in cm["data"].items())
+    k = "release-1-approval.zed_40example.com"
+    n = total - have - len(k)
+    if binary:
+        cm["binaryData"] = {k: base64.b64encode(b"\x00" * n).decode()}
+    else:
+        cm["data"][k] = "x" * n
+
+
+@CASES.add("attack: a ConfigMap full through binaryData: the vote is refused before writing, as the API server counts")
+def full_through_binarydata_refused():
+    # data is small; binaryData (counted decoded) takes it to 1 MiB less 100 bytes
+    r = run_plugin(["release-42", "-m", "LGTM " * 20], lambda s: fill_to(s, 1048576 - 100, binary=True))
+    p = expect(r, 1, err_has=["ConfigMap ci/approve-cm holds 1048476 bytes (keys and values of data and binaryData",
+                              "past the 1048576 bytes a ConfigMap may hold", "nothing written",
+                              "hint: archive it and start an empty one, or use a ConfigMap per run "
+                              "(docs/approvers.md, Capacity)"])
+    return p + no_writes(r)
+
+
+@CASES.add("capacity: a vote that takes the ConfigMap to exactly 1 MiB is written; one byte more is refused")
+def capacity_boundary_exact():
+    vote = len(KEY_ALICE) + len(vote_json("approved", "ok"))
+    r = run_plugin(["release-42", "-m", "ok"], lambda s: fill_to(s, 1048576 - vote))
+    p = expect(r, 0, out_has=[f"wrote {KEY_ALICE} to ConfigMap ci/approve-cm"])
+    r = run_plugin(["release-42", "-m", "ok"], lambda s: fill_to(s, 1048576 - vote + 1))
+    p += expect(r, 1, err_has=["your vote would take it to 1048577, past the 1048576 bytes"]) + no_writes(r)
+    # a pending word the vote replaces is not counted twice
+    def pending(s):
+        find(s, "ConfigMap", "approve-cm")["data"][KEY_ALICE] = "pending"
+        fill_to(s, 1048576 - len(vote_json("approved", "ok")) + len("pending"))
+    r = run_plugin(["release-42", "-m", "ok"], pending)
+    p += expect(r, 0, out_has=[f"wrote {KEY_ALICE} to ConfigMap ci/approve-cm"])
+    return p
+
+
 @CASES.add("a full ConfigMap refused by the API server (filled by another writer meanwhile): its message and a hint")
 def full_configmap_refused_by_the_server():
     r = run_plugin(["release-42", "-m", "LGTM"], with_state(configmap_max=100))
     return expect(r, 1, err_has=['The ConfigMap "approve-cm" is invalid: []: Too long: must have at most 1048576 bytes',
-                                 "hint: the ConfigMap is full (1 MiB)"])
+                                 "hint: the ConfigMap is full (1 MiB): archive it and start an empty one, or use a ConfigMap per run (docs/approvers.md, Capacity)"])

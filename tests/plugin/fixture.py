@@ -150,4 +150,4 @@ def no_writes(r):
 
 
 QUORUM_LOOKUP = [WHOAMI, CONFIG_NS, get_tr("release-42"), list_tr_of("release-42"), get_cm("approve-cm", "ci")]
-KEY_ALICE = "release-42-approval.alice_40example.com"
+KEY_ALICE = "release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19.alice_40example.com"

@@ -28,7 +28,7 @@ def attack_newline_in_param_forges_record():
         r = run_plugin(args, setup)
         p += expect(r, 1, err_has=["a control character in a name, label, param or binding", "not used"])
         p += no_writes(r)
-        if find(r.state, "ConfigMap", "gate", "prod").get("data") != {"hotfix-7.carol_40example.com": "refused"} and \
+        if find(r.state, "ConfigMap", "gate", "prod").get("data") != {"hotfix-7-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a17.carol_40example.com": "refused"} and \
                 any(c[:3] == ["patch", "configmap", "gate"] for c in r.calls):
             p.append("wrote to prod/gate")
     return p
@@ -38,17 +38,17 @@ def attack_newline_in_param_forges_record():
 def attack_terminal_escapes_never_printed():
     def setup(s):
         set_param(find(s, "TaskRun", "deploy-approval-x7k2p"), "key", "evil\x1b]0;pwned\x07\x1b[2J")
-        find(s, "ConfigMap", "approve-cm")["data"]["release-42-approval.eve_1b_5b2J_0d"] = "approved"
+        find(s, "ConfigMap", "approve-cm")["data"]["release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19.eve_1b_5b2J_0d"] = "approved"
     r = run_plugin(["list"], setup)
     p = expect(r, 0, err_has=["not shown, with a control character in a name, label, param or binding: "
                               "TaskRun deploy-approval-x7k2p"])
     for stream in (r.out, r.err):
         if any(c in stream for c in "\x1b\x07\r"):
             p.append(f"control character printed: {stream!r}")
-    if "eve?[2J?" not in r.out:
+    if "eve\\x1b[2J\\r" not in r.out:
         p.append(f"vote name not shown cleaned: {r.out!r}")
     r = run_plugin(["release-42"], setup)
-    p += expect(r, 0, out_has=["not counted: eve?[2J? (not an approver)"])
+    p += expect(r, 0, out_has=["not counted: eve\\x1b[2J\\r (not an approver)"])
     if "\x1b" in r.out + r.err or "\r" in r.out + r.err:
         p.append("control character printed by a vote")
     return p
@@ -78,7 +78,7 @@ def attack_items_binding_refused():
     def setup(s):
         tr = find(s, "TaskRun", "release-42-approval")
         tr["spec"]["workspaces"][0]["configMap"]["items"] = [
-            {"key": "release-41-approval.bob_40example.com", "path": "release-42-approval.bob_40example.com"}]
+            {"key": "release-41-approval.bob_40example.com", "path": "release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19.bob_40example.com"}]
     r = run_plugin(["release-42"], setup)
     return expect(r, 1, err_has=["binds ConfigMap approve-cm with items or subPath", "do not vote"]) + no_writes(r)
 
@@ -87,7 +87,7 @@ def attack_items_binding_refused():
 def confirmation_shows_target_and_asks():
     p = []
     target = ("About to vote refused:\n  namespace:   ci\n  TaskRun:     release-42-approval (PipelineRun release-42)\n"
-              "  ConfigMap:   approve-cm\n  key:         release-42-approval.alice_40example.com\n"
+              "  ConfigMap:   approve-cm\n  key:         release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19.alice_40example.com\n"
               "  as:          alice@example.com\nWrite this vote? A vote is final. [y/N] ")
     for answer, rc in (("n\n", 1), ("", 1), ("yes please\n", 1), ("y\n", 0)):
         r = run_plugin(["release-42", "--refuse"], answer=answer)
@@ -150,7 +150,7 @@ def reused_run_name_old_votes_do_not_count():
                                       annotate("release-42-approval-pod", "ci")],
                out_has=["approvals: 1 of 2 (alice@example.com); still needed: 1 more from bob@example.com"])
     r = run_plugin(["list"], setup)
-    p += expect(r, 0, out_has=[f"release-42-approval-{UID42}   2 of"])
+    p += expect(r, 0, out_has=[f"approve-cm   release-42-approval-{UID42}   "])
     return p
 
 
@@ -173,3 +173,68 @@ def key_param_context_variables():
     r = run_plugin(["release-42"], setup)
     key = f"{UID42}-x-release-42-approval-{UID42}.alice_40example.com"
     return expect(r, 0, out_has=[f"wrote {key} to ConfigMap ci/approve-cm"])
+
+
+UID41 = "5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a18"
+
+
+@CASES.add("attack: a key param naming another run's key: refused, since one approval would approve two runs")
+def key_param_naming_another_runs_key_refused():
+    # the requester of release-42 points its key at the key of release-41
+    def setup(s):
+        set_param(find(s, "TaskRun", "release-42-approval"), "key", f"release-41-approval-{UID41}")
+    r = run_plugin(["release-42"], setup)
+    p = expect(r, 1, QUORUM_LOOKUP[:-1],
+               err_has=[f"TaskRun ci/release-42-approval waits on key release-41-approval-{UID41}, which does not "
+                        f"name its UID {UID42}: refusing, since a key not derived from the run could approve "
+                        "another run"]) + no_writes(r)
+    r = run_plugin(["list"], setup)
+    p += expect(r, 0, out_has=["release-42-approval     release-42    approve-cm   ?   "],
+                err_has=[f"waits on key release-41-approval-{UID41}, which does not name its UID {UID42}"])
+    if f"release-41-approval-{UID41}" in r.out:
+        p.append(f"list shows the foreign key as this run's: {r.out!r}")
+    return p
+
+
+@CASES.add("attack: a shared key without the UID (the classic status) is not voted on")
+def shared_key_without_uid_refused():
+    r = run_plugin(["release-42"], lambda s: set_param(find(s, "TaskRun", "release-42-approval"), "key", "status"))
+    return expect(r, 1, err_has=[f"waits on key status, which does not name its UID {UID42}: refusing"]) + no_writes(r)
+
+
+@CASES.add("attack: a TaskRun without status.taskSpec: refused, no vote under its bare name")
+def no_status_taskspec_refused():
+    def setup(s):
+        del find(s, "TaskRun", "release-42-approval")["status"]["taskSpec"]
+        # a vote under the bare name would be all the fallback could aim at
+        find(s, "ConfigMap", "approve-cm")["data"]["release-42-approval.bob_40example.com"] = "approved"
+    r = run_plugin(["release-42"], setup)
+    p = expect(r, 1, QUORUM_LOOKUP[:-1],
+               err_has=["TaskRun ci/release-42-approval is not resolved yet (no status.taskSpec): cannot tell which "
+                        "key it waits on; try again when it runs"]) + no_writes(r)
+    r = run_plugin(["release-42-approval", "--key", "release-42-approval"], setup)
+    p += expect(r, 1, err_has=["is not resolved yet (no status.taskSpec)"]) + no_writes(r)
+    return p
+
+
+@CASES.add("attack: bidi overrides, marks, separators and the BOM in vote names are shown as approve-step shows them")
+def bidi_in_vote_names_escaped_as_the_step():
+    # mallory<U+202E>moc.elpmaxe@... would read as another address
+    names = {"_e2_80_ae": "\\u{202e}", "_d8_9c": "\\u{061c}", "_e2_80_a8": "\\u{2028}", "_ef_bb_bf": "\\u{feff}",
+             "_c2_9b": "\\u{009b}", "_e2_81_a6": "\\u{2066}", "_e2_80_8f": "\\u{200f}"}
+
+    def setup(s):
+        d = find(s, "ConfigMap", "approve-cm")["data"]
+        for enc in names:
+            d[f"release-42-approval-{UID42}.mallory{enc}x_40example.com"] = "approved"
+    r = run_plugin(["release-42", "-m", "ok"], setup)
+    p = expect(r, 0)
+    for shown in names.values():
+        if f"not counted: mallory{shown}x@example.com (not an approver)" not in r.out:
+            p.append(f"not shown as {shown}: {r.out!r}")
+    r2 = run_plugin(["list"], setup)
+    p += expect(r2, 0, out_has=["mallory\\u{202e}x@example.com=approved"])
+    for stream in (r.out, r.err, r2.out, r2.err):
+        if any(c in stream for c in "\u202e\u061c\u2028\ufeff\x9b\u2066\u200f"):
+            p.append(f"unsafe code point printed: {stream!r}")
+    return p

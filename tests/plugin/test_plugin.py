@@ -33,7 +33,7 @@ def approve_a_pipelinerun_finds_its_approval():
     p = expect(r, 0, QUORUM_LOOKUP + [patch("approve-cm", "ci", KEY_ALICE, value),
                                       annotate("release-42-approval-pod", "ci")],
                out="approved TaskRun ci/release-42-approval as alice@example.com: wrote "
-                   "release-42-approval.alice_40example.com to ConfigMap ci/approve-cm\n"
+                   "release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19.alice_40example.com to ConfigMap ci/approve-cm\n"
                    "nudged pod ci/release-42-approval-pod: the step sees the vote within seconds\n"
                    "approvals: 1 of 2 (alice@example.com); still needed: 1 more from bob@example.com, "
                    "carol@example.com\n", err_empty=True)
@@ -86,7 +86,7 @@ def a_comment_ending_in_newlines_keeps_them():
 def refuse_the_vote_says_refused_and_the():
     r = run_plugin(["release-42", "--refuse", "--message=not today"], with_state(user="bob@example.com"))
     return expect(r, 0, QUORUM_LOOKUP + [
-        patch("approve-cm", "ci", "release-42-approval.bob_40example.com", vote_json("refused", "not today")),
+        patch("approve-cm", "ci", "release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19.bob_40example.com", vote_json("refused", "not today")),
         annotate("release-42-approval-pod", "ci")],
         out_has=["refused TaskRun ci/release-42-approval as bob@example.com",
                  "decision: refused by bob@example.com\n"])
@@ -95,7 +95,7 @@ def refuse_the_vote_says_refused_and_the():
 @CASES.add("the second approval reaches the quorum")
 def the_second_approval_reaches_the_quorum():
     def setup(s):
-        find(s, "ConfigMap", "approve-cm")["data"]["release-42-approval.bob_40example.com"] = "approved"
+        find(s, "ConfigMap", "approve-cm")["data"]["release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19.bob_40example.com"] = "approved"
     r = run_plugin(["release-42"], setup)
     return expect(r, 0, out_has=["decision: approved by alice@example.com, bob@example.com (2 of 2)\n"])
 
@@ -104,8 +104,8 @@ def the_second_approval_reaches_the_quorum():
 def the_requester_s_and_strangers_votes_are():
     def setup(s):
         d = find(s, "ConfigMap", "approve-cm")["data"]
-        d["release-42-approval.dave_40example.com"] = "approved"
-        d["release-42-approval.mallory_40example.com"] = "approved"
+        d["release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19.dave_40example.com"] = "approved"
+        d["release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19.mallory_40example.com"] = "approved"
     r = run_plugin(["release-42"], setup)
     return expect(r, 0, out_has=[
         "approvals: 1 of 2 (alice@example.com); still needed: 1 more from bob@example.com, carol@example.com\n"
@@ -120,22 +120,32 @@ def n_namespace_and_a_key_param_the_vote():
         find(s, "ConfigMap", "gate", "prod")["data"] = {}
     r = run_plugin(["-n", "prod", "hotfix-7", "-m", "go"], setup)
     return expect(r, 0, [WHOAMI, get_tr("hotfix-7", "prod"), list_tr_of("hotfix-7", "prod"), get_cm("gate", "prod"),
-                         patch("gate", "prod", "hotfix-7.carol_40example.com", vote_json("approved", "go")),
+                         patch("gate", "prod", "hotfix-7-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a17.carol_40example.com", vote_json("approved", "go")),
                          annotate("hotfix-7-approval-pod", "prod")],
                   out_has=["decision: approved by carol@example.com (1 of 1)\n"])
 
 
-@CASES.add("--configmap and --key override the TaskRun's")
+@CASES.add("--configmap overrides the TaskRun's; --key may only repeat the key the TaskRun waits on")
 def configmap_and_key_override_the_taskrun_s():
     def setup(s):
         cm = json.loads(json.dumps(find(s, "ConfigMap", "approve-cm")))
         cm["metadata"]["name"] = "other-cm"
         cm["data"] = {}
         s["items"].append(cm)
-    r = run_plugin(["release-42-approval", "--configmap", "other-cm", "--key=custom"], setup)
+    key = "release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19"
+    r = run_plugin(["release-42-approval", "--configmap", "other-cm", "--key=" + key], setup)
     return expect(r, 0, [WHOAMI, CONFIG_NS, get_tr("release-42-approval"), get_cm("other-cm", "ci"),
-                         patch("other-cm", "ci", "custom.alice_40example.com", vote_json("approved", "")),
+                         patch("other-cm", "ci", key + ".alice_40example.com", vote_json("approved", "")),
                          annotate("release-42-approval-pod", "ci")])
+
+
+@CASES.add("attack: --key naming another key than the TaskRun waits on: refused, nothing written")
+def key_option_naming_another_key_refused():
+    r = run_plugin(["release-42-approval", "--key=hotfix-7-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a17"])
+    return expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("release-42-approval")],
+                  err_has=["--key hotfix-7-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a17 is not the key TaskRun "
+                           "ci/release-42-approval waits on (release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19): "
+                           "refusing to vote on another key"]) + no_writes(r)
 
 
 @CASES.add("a service account votes under its encoded name")
@@ -146,7 +156,7 @@ def a_service_account_votes_under_its():
         set_param(find(s, "TaskRun", "release-42-approval"), "approvers", "alice@example.com," + sa)
     r = run_plugin(["release-42-approval"], setup)
     return expect(r, 0, [WHOAMI, CONFIG_NS, get_tr("release-42-approval"), get_cm("approve-cm", "ci"),
-                         patch("approve-cm", "ci", "release-42-approval.system_3aserviceaccount_3aci_3aapprover-bot",
+                         patch("approve-cm", "ci", "release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19.system_3aserviceaccount_3aci_3aapprover-bot",
                                vote_json("approved", "")),
                          annotate("release-42-approval-pod", "ci")],
                   out_has=[f"approvals: 1 of 2 ({sa}); still needed: 1 more from alice@example.com\n"])
@@ -160,7 +170,7 @@ def without_approvers_a_service_account_does_not_count():
         tr = find(s, "TaskRun", "release-42-approval")
         set_param(tr, "approvers", None)
         find(s, "ConfigMap", "approve-cm")["data"][
-            "release-42-approval.system_3aserviceaccount_3aci_3aother-bot"] = "approved"
+            "release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19.system_3aserviceaccount_3aci_3aother-bot"] = "approved"
     r = run_plugin(["release-42-approval"], setup)
     p = expect(r, 1, err_has=[f"you ({sa}) are a ServiceAccount or other system: user, which votes only "
                               "when named in the approvers: your vote would not count"])
@@ -178,7 +188,7 @@ def an_odd_e_mail_address_apostrophe_plus():
         s["user"] = user
         set_param(find(s, "TaskRun", "release-42-approval"), "approvers", user + ",bob@example.com")
     r = run_plugin(["release-42-approval", "--refuse"], setup)
-    key = "release-42-approval.o_27brien_2bci_5fops_40example.com"
+    key = "release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19.o_27brien_2bci_5fops_40example.com"
     p = expect(r, 0, [WHOAMI, CONFIG_NS, get_tr("release-42-approval"), get_cm("approve-cm", "ci"),
                       patch("approve-cm", "ci", key, vote_json("refused", "")),
                       annotate("release-42-approval-pod", "ci")], out_has=[f"decision: refused by {user}\n"])
@@ -199,7 +209,7 @@ def approvers_written_with_spaces_after_the():
 def context_kubeconfig_and_as_go_to_every():
     r = run_plugin(["release-42-approval", "--context", "prod", "--kubeconfig=/k/config", "--as", "bob@example.com"])
     g = ["--context=prod", "--kubeconfig=/k/config", "--as=bob@example.com"]
-    key = "release-42-approval.bob_40example.com"
+    key = "release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19.bob_40example.com"
     return expect(r, 0, [g + WHOAMI, g + CONFIG_NS, g + get_tr("release-42-approval"), g + get_cm("approve-cm", "ci"),
                          g + patch("approve-cm", "ci", key, vote_json("approved", "")),
                          g + annotate("release-42-approval-pod", "ci")],
@@ -211,9 +221,9 @@ def a_single_decision_run_no_quorum_params():
     r = run_plugin(["deploy-approval-x7k2p", "-m", "ok"])
     value = '{"decision":"approved","approver":"alice@example.com","comment":"ok"}'
     return expect(r, 0, [WHOAMI, CONFIG_NS, get_tr("deploy-approval-x7k2p"), get_cm("approvals", "ci"),
-                         patch("approvals", "ci", "deploy-approval-x7k2p", value),
+                         patch("approvals", "ci", "deploy-approval-x7k2p-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a21", value),
                          annotate("deploy-approval-x7k2p-pod", "ci")],
-                  out_has=["decision: approved (key deploy-approval-x7k2p)\n"],
+                  out_has=["decision: approved (key deploy-approval-x7k2p-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a21)\n"],
                   err_has=["warning: ConfigMap ci/approvals is not labelled approve-step/gate=true"])
 
 
@@ -234,6 +244,40 @@ def a_pending_word_in_one_s_own_key_may_be():
     return expect(run_plugin(["release-42-approval"], setup), 0)
 
 
+@CASES.add("a JSON pending vote in one's own key ({\"decision\":\"pending\"}, any pending word) is replaced, as the step reads it")
+def json_pending_in_own_key_is_replaced():
+    p = []
+    for word in ["pending", "", "init", "notifying", "notified", "waiting", " Waiting "]:
+        held = '{"decision":%s,"comment":"asked on chat"}' % json.dumps(word)
+
+        def setup(s, held=held):
+            d = find(s, "ConfigMap", "approve-cm")["data"]
+            d[KEY_ALICE] = held
+            # bob's JSON pending vote is no approval either
+            d[KEY_ALICE.replace("alice", "bob")] = '{"decision":"pending"}'
+        r = run_plugin(["release-42-approval", "-m", "ok"], setup)
+        p += expect(r, 0, out_has=["approvals: 1 of 2 (alice@example.com); still needed: 1 more from bob@example.com, "
+                                   "carol@example.com\n"])
+        if find(r.state, "ConfigMap", "approve-cm")["data"][KEY_ALICE] != vote_json("approved", "ok"):
+            p.append(f"{held!r} not replaced by the vote")
+    # attack: pending votes that a reader of the first "decision" (or the last) takes for approvals
+    for held in ['{"note":{"decision":"approved"},"decision":"pending"}',
+                 '{"decision":"pending","decision":"approved"}', '{"decision":"approved","decision":"pending"}']:
+        def setup(s, held=held):
+            find(s, "ConfigMap", "approve-cm")["data"][KEY_ALICE.replace("alice", "bob")] = held
+        r = run_plugin(["release-42-approval", "-m", "ok"], setup)
+        p += expect(r, 0, out_has=["approvals: 1 of 2 (alice@example.com); still needed: 1 more from bob@example.com, "
+                                   "carol@example.com\n"])
+        r = run_plugin(["list"], setup)
+        if "bob@example.com=approved" in r.out:
+            p.append(f"list counts {held!r} as bob's approval: {r.out!r}")
+    # a final JSON vote is not replaced
+    r = run_plugin(["release-42-approval"], lambda s: find(s, "ConfigMap", "approve-cm")["data"].update(
+        {KEY_ALICE: '{"decision":"refused"}'}))
+    p += expect(r, 1, err_has=["already holds 'refused': a vote is final"]) + no_writes(r)
+    return p
+
+
 @CASES.add("the plugin runs under bash --posix as well")
 def the_plugin_runs_under_bash_posix_as_well():
     if not shutil.which("bash"):
@@ -248,13 +292,13 @@ def the_plugin_runs_under_bash_posix_as_well():
 def list_approvals_waiting_in_the_current():
     def setup(s):
         find(s, "ConfigMap", "approve-cm")["data"].update({
-            "release-42-approval.bob_40example.com": '{"decision":"refused","comment":"x"}',
-            "release-42-approval.alice_40example.com": "approved"})
+            "release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19.bob_40example.com": '{"decision":"refused","comment":"x"}',
+            "release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19.alice_40example.com": "approved"})
     r = run_plugin(["list"], setup)
     want = (
-        "TASKRUN                 PIPELINERUN   CONFIGMAP    KEY                     NEEDS                                                                            VOTES\n"
-        "release-42-approval     release-42    approve-cm   release-42-approval     2 of alice@example.com,bob@example.com,carol@example.com, not dave@example.com   alice@example.com=approved, bob@example.com=refused\n"
-        "deploy-approval-x7k2p   -             approvals    deploy-approval-x7k2p   1 (plain key)                                                                    -\n")
+        "TASKRUN                 PIPELINERUN   CONFIGMAP    KEY                                                          NEEDS                                                                            VOTES\n"
+        "release-42-approval     release-42    approve-cm   release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19     2 of alice@example.com,bob@example.com,carol@example.com, not dave@example.com   alice@example.com=approved, bob@example.com=refused\n"
+        "deploy-approval-x7k2p   -             approvals    deploy-approval-x7k2p-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a21   1 (plain key)                                                                    -\n")
     return expect(r, 0, [CONFIG_NS, ["get", "taskruns.tekton.dev", "--namespace=ci", "-o", "json"],
                          ["get", "configmap", "approve-cm", "--namespace=ci", "-o", "json"],
                          ["get", "configmap", "approvals", "--namespace=ci", "-o", "json"]],
@@ -265,10 +309,10 @@ def list_approvals_waiting_in_the_current():
 def list_a_every_namespace():
     r = run_plugin(["list", "-A"])
     want = (
-        "TASKRUN                    PIPELINERUN   CONFIGMAP    KEY                     NEEDS                                                                            VOTES\n"
-        "ci/release-42-approval     release-42    approve-cm   release-42-approval     2 of alice@example.com,bob@example.com,carol@example.com, not dave@example.com   -\n"
-        "ci/deploy-approval-x7k2p   -             approvals    deploy-approval-x7k2p   1 (plain key)                                                                    -\n"
-        "prod/hotfix-7-approval     hotfix-7      gate         hotfix-7                1 of carol@example.com                                                           carol@example.com=refused\n")
+        "TASKRUN                    PIPELINERUN   CONFIGMAP    KEY                                                          NEEDS                                                                            VOTES\n"
+        "ci/release-42-approval     release-42    approve-cm   release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19     2 of alice@example.com,bob@example.com,carol@example.com, not dave@example.com   -\n"
+        "ci/deploy-approval-x7k2p   -             approvals    deploy-approval-x7k2p-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a21   1 (plain key)                                                                    -\n"
+        "prod/hotfix-7-approval     hotfix-7      gate         hotfix-7-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a17                1 of carol@example.com                                                           carol@example.com=refused\n")
     p = expect(r, 0, out=want, err_empty=True)
     if r.calls and r.calls[0] != ["get", "taskruns.tekton.dev", "--all-namespaces", "-o", "json"]:
         p.append(f"first call {r.calls[0]}")
