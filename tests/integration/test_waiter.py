@@ -624,6 +624,16 @@ class Message(WaiterTest):
         self.assertNotIn('\napprove-step: approved by "boss"', log)
         self.assertCleanLog(w)
 
+    def test_invalid_utf8_is_shown_byte_by_byte(self):
+        # argv is bytes: a param need not be UTF-8 (nor cut on a character).
+        w = self.start("--message", b"Deploy \xff\xfe v1 \xe2\x80",
+                       "--timeout", "1ms")
+        self.assertExit(w, 1)
+        self.assertEqual(self.message_line(w),
+                         'approve-step: message: '
+                         '"Deploy \\xff\\xfe v1 \\xe2\\x80"')
+        self.assertCleanLog(w)
+
     def test_longest_is_bounded_like_other_values(self):
         # 1024 bytes are taken; the log shows them as it shows any value
         # from outside: cut at 512 bytes and marked.
