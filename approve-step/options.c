@@ -45,7 +45,7 @@ static const char usage[] =
 	"  --requester NAME       this user's votes never count\n"
 	"  --message TEXT         what the approvers are asked to approve\n"
 	"                         (\"Deploy v1.4.2 to prod\"), shown in the\n"
-	"                         log; at most 1024 bytes\n"
+	"                         log; at most 500 bytes\n"
 	"  --bindings-pinned B    true: the cluster pins the workspace's binding\n"
 	"                         (policy/approve-step-runs.yaml), so votes on\n"
 	"                         the volume count too (the weaker mode); false\n"

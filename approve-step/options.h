@@ -21,8 +21,11 @@ enum api_mode {
 /* --approvers' value, bytes: 64 names of a vote key's 253 and ", ". */
 #define OPTIONS_APPROVERS_LIST_MAX (OPTIONS_APPROVERS_MAX * 256)
 
-/* --message's longest value, bytes: a sentence, not a document. */
-#define OPTIONS_MESSAGE_MAX 1024
+/*
+ * --message's longest value, bytes: what a quoted value in the log (512
+ * bytes) shows whole when nothing in it needs escaping.
+ */
+#define OPTIONS_MESSAGE_MAX 500
 
 struct options {
 	const char *dir; /* NULL only with API_ON: the API alone */

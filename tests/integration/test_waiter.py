@@ -424,10 +424,10 @@ class UsageErrors(WaiterTest):
              "through the Kubernetes API"),
             (d + ["--requester", "a", "--bindings-pinned", "yes"],
              '--bindings-pinned "yes": expected true or false'),
-            (d + ["--message", "m" * 1025],
-             "--message is 1025 bytes; at most 1024"),
-            (d + ["--message", "\u00e9" * 513],  # bytes, not characters
-             "--message is 1026 bytes; at most 1024"),
+            (d + ["--message", "m" * 501],
+             "--message is 501 bytes; at most 500"),
+            (d + ["--message", "\u00e9" * 251],  # bytes, not characters
+             "--message is 502 bytes; at most 500"),
         ]
         for args, message in cases:
             self.expect_usage(*args, message=message)
@@ -634,14 +634,25 @@ class Message(WaiterTest):
                          '"Deploy \\xff\\xfe v1 \\xe2\\x80"')
         self.assertCleanLog(w)
 
-    def test_longest_is_bounded_like_other_values(self):
-        # 1024 bytes are taken; the log shows them as it shows any value
-        # from outside: cut at 512 bytes and marked.
-        w = self.start("--message", "<" * 1000 + "TAIL" + "\u00e9" * 10,
+    def test_longest_plain_message_is_shown_whole(self):
+        # 500 bytes of plain text are shown whole: the bound is what a
+        # quoted value in the log holds.
+        text = "<" * 496 + "TAIL"
+        w = self.start("--message", text, "--timeout", "1ms")
+        self.assertExit(w, 1)
+        self.assertEqual(self.message_line(w),
+                         'approve-step: message: "%s"' % text)
+        self.assertCleanLog(w)
+
+    def test_escaped_message_is_bounded_like_other_values(self):
+        # Escapes take up to ten bytes a character: a message of them is
+        # cut in the log as any value from outside, and marked.
+        w = self.start("--message", "\u202e" * 160 + "TAIL",
                        "--timeout", "1ms")
         self.assertExit(w, 1)
         line = self.message_line(w)
-        self.assertTrue(line.startswith('approve-step: message: "<<<<'), line)
+        self.assertTrue(line.startswith('approve-step: message: "\\u{202e}'),
+                        line)
         self.assertTrue(line.endswith(CUT_MARK + '"'), line)
         self.assertNotIn("TAIL", line)
         self.assertLess(len(line.encode()), 512 + len("approve-step: message: "))

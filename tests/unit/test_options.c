@@ -220,7 +220,7 @@ static void volume_votes_need_pinned_bindings(void **state)
 	}
 }
 
-/* --message: any bytes up to 1024 (escaped when shown), "" is none. */
+/* --message: any bytes up to 500 (escaped when shown), "" is none. */
 static void message(void **state)
 {
 	struct options o;
@@ -234,13 +234,13 @@ static void message(void **state)
 	assert_int_equal(parse(&o, "--dir", "/d", "--message", odd, NULL),
 			 OPTIONS_RUN);
 	assert_string_equal(o.message, odd);
-	memset(text, 'm', 1024);
-	text[1024] = '\0';
+	memset(text, 'm', 500);
+	text[500] = '\0';
 	assert_int_equal(parse(&o, "--dir", "/d", "--message", text, NULL),
 			 OPTIONS_RUN);
-	assert_int_equal(strlen(o.message), 1024);
-	text[1024] = 'm';
-	text[1025] = '\0';
+	assert_int_equal(strlen(o.message), 500);
+	text[500] = 'm';
+	text[501] = '\0';
 	assert_int_equal(parse(&o, "--dir", "/d", "--message", text, NULL),
 			 OPTIONS_USAGE_ERROR);
 }
