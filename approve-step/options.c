@@ -43,6 +43,9 @@ static const char usage[] =
 	"  --approvers A,B,...    only these users' votes count (without it:\n"
 	"                         anyone's but ServiceAccounts' and system: users')\n"
 	"  --requester NAME       this user's votes never count\n"
+	"  --message TEXT         what the approvers are asked to approve\n"
+	"                         (\"Deploy v1.4.2 to prod\"), shown in the\n"
+	"                         log; at most 500 bytes\n"
 	"  --bindings-pinned B    true: the cluster pins the workspace's binding\n"
 	"                         (policy/approve-step-runs.yaml), so votes on\n"
 	"                         the volume count too (the weaker mode); false\n"
@@ -79,6 +82,7 @@ enum {
 	OPT_APPROVALS,
 	OPT_APPROVERS,
 	OPT_REQUESTER,
+	OPT_MESSAGE,
 	OPT_BINDINGS_PINNED,
 	OPT_API,
 	OPT_API_SERVER,
@@ -98,6 +102,7 @@ static const struct option long_options[] = {
 	{"approvals", required_argument, NULL, OPT_APPROVALS},
 	{"approvers", required_argument, NULL, OPT_APPROVERS},
 	{"requester", required_argument, NULL, OPT_REQUESTER},
+	{"message", required_argument, NULL, OPT_MESSAGE},
 	{"bindings-pinned", required_argument, NULL, OPT_BINDINGS_PINNED},
 	{"api", required_argument, NULL, OPT_API},
 	{"api-server", required_argument, NULL, OPT_API_SERVER},
@@ -249,6 +254,13 @@ static bool set_option(int opt, char *arg, struct options *opts)
 	case OPT_REQUESTER:
 		opts->requester = *arg ? arg : NULL;
 		return true;
+	case OPT_MESSAGE:
+		opts->message = *arg ? arg : NULL;
+		if (strlen(arg) <= OPTIONS_MESSAGE_MAX)
+			return true;
+		log_error("--message is %zu bytes; at most %d", strlen(arg),
+			  OPTIONS_MESSAGE_MAX);
+		return false;
 	case OPT_BINDINGS_PINNED:
 		opts->bindings_pinned = !strcmp(arg, "true");
 		return opts->bindings_pinned || !*arg ||

@@ -21,6 +21,12 @@ enum api_mode {
 /* --approvers' value, bytes: 64 names of a vote key's 253 and ", ". */
 #define OPTIONS_APPROVERS_LIST_MAX (OPTIONS_APPROVERS_MAX * 256)
 
+/*
+ * --message's longest value, bytes: what a quoted value in the log (512
+ * bytes) shows whole when nothing in it needs escaping.
+ */
+#define OPTIONS_MESSAGE_MAX 500
+
 struct options {
 	const char *dir; /* NULL only with API_ON: the API alone */
 	const char *key;
@@ -42,6 +48,11 @@ struct options {
 	 */
 	char approvers_list[OPTIONS_APPROVERS_LIST_MAX];
 	const char *requester; /* NULL: anyone may vote */
+	/*
+	 * What the approvers are asked to approve ("Deploy v1.4.2 to prod"),
+	 * shown in the first lines; NULL: none. Any bytes: escaped when shown.
+	 */
+	const char *message;
 	/*
 	 * Votes on the volume count only when the cluster pins the
 	 * workspace's binding (policy/approve-step-runs.yaml): otherwise

@@ -30,6 +30,16 @@ static void format_deadline(const struct options *opts, char *out,
 		 opts->approve_on_timeout ? "approve" : "refuse");
 }
 
+/* Right after the "waiting for" line: what the approvers approve. */
+static void report_message(const struct options *opts)
+{
+	char q[LOG_VALUE_MAX];
+
+	if (opts->message)
+		log_info("message: %s", log_quote(q, opts->message,
+						  strlen(opts->message)));
+}
+
 static void report_what(const struct options *opts, const char *deadline)
 {
 	char who[LOG_VALUE_MAX] = "", list[LOG_VALUE_MAX], where[600];
@@ -48,6 +58,7 @@ static void report_what(const struct options *opts, const char *deadline)
 
 	if (!options_vote_mode(opts)) {
 		log_info("waiting for a decision in %s (%s)", where, deadline);
+		report_message(opts);
 		return;
 	}
 	len = log_join(list, opts->approvers, opts->approvers_len);
@@ -56,6 +67,7 @@ static void report_what(const struct options *opts, const char *deadline)
 	log_info("waiting for %ld approval%s in %s.USER%s%s (%s)",
 		 opts->approvals, opts->approvals > 1 ? "s" : "", where,
 		 len ? " from " : "", who, deadline);
+	report_message(opts);
 	if (opts->dir && !options_volume_votes(opts))
 		log_info("vote files in %s are not counted: a volume holds "
 			 "whatever its binding maps in; votes count through "

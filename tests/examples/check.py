@@ -661,6 +661,24 @@ def _pipeline_file(check, run_file, run):
     return run_file
 
 
+def message_shown(gate):
+    """A gate given a --message (the Task's message param, filled from the
+    Pipeline's params) shows it on the line after "waiting for"."""
+    argv = gate["argv"]
+    if "--message" not in argv or not argv[argv.index("--message") + 1]:
+        return []
+    text = argv[argv.index("--message") + 1]
+    lines = gate["log"].splitlines()
+    waiting = [i for i, l in enumerate(lines) if l.startswith("approve-step: waiting for ")]
+    plain = text.isascii() and text.isprintable() and not set(text) & set('"\\')
+    want = 'approve-step: message: "%s"' % text if plain else "approve-step: message: "
+    if not waiting or len(lines) <= waiting[0] + 1 or \
+            not lines[waiting[0] + 1].startswith(want):
+        return ["--message %r not shown after the \"waiting for\" line: %r"
+                % (text, lines[:4])]
+    return []
+
+
 def judge(label, exp, out, run_doc):
     """Errors (strings) between the promise and what happened."""
     errs = []
@@ -673,6 +691,7 @@ def judge(label, exp, out, run_doc):
         errs.append("no gate ran (%s)" % out["status"])
         return errs
     g = gates[0]
+    errs += message_shown(g)
     if want == "waiting":
         if g["rc"] is not None:
             errs.append("gate decided (exit %s) where it should still wait" % g["rc"])

@@ -424,6 +424,10 @@ class UsageErrors(WaiterTest):
              "through the Kubernetes API"),
             (d + ["--requester", "a", "--bindings-pinned", "yes"],
              '--bindings-pinned "yes": expected true or false'),
+            (d + ["--message", "m" * 501],
+             "--message is 501 bytes; at most 500"),
+            (d + ["--message", "\u00e9" * 251],  # bytes, not characters
+             "--message is 502 bytes; at most 500"),
         ]
         for args, message in cases:
             self.expect_usage(*args, message=message)
@@ -448,7 +452,8 @@ class UsageErrors(WaiterTest):
         self.assertEqual((rc, err), (0, ""))
         for opt in ("--dir", "--key", "--timeout", "--on-timeout",
                     "--results-dir", "--configmap", "--poll-interval",
-                    "--approvals", "--approvers", "--requester"):
+                    "--approvals", "--approvers", "--requester",
+                    "--message"):
             self.assertIn(opt, out)
         # The limits a usage error would name are in --help too.
         self.assertIn("approving votes needed, 1 to 64", out)
@@ -555,6 +560,103 @@ class LogSafety(WaiterTest):
         self.assertIn('\"refused\"', w.wait_for_line("to refuse:"))
         send(w, signal.SIGTERM)
         self.assertExit(w, 1)
+
+
+
+class Message(WaiterTest):
+    """--message: what the approvers approve, the line after "waiting for"."""
+
+    def message_line(self, w):
+        """The line after "waiting for", once the first lines are out."""
+        w.wait_for_line("to approve")
+        lines = w.lines()
+        i = next(i for i, ln in enumerate(lines)
+                 if ln.startswith("approve-step: waiting for "))
+        return lines[i + 1]
+
+    def test_shown_on_the_line_after_waiting_for(self):
+        w = self.start("--message", "Deploy v1.4.2 to prod")
+        self.assertEqual(self.message_line(w),
+                         'approve-step: message: "Deploy v1.4.2 to prod"')
+        self.volume.patch({"status": "approved"})
+        self.assertExit(w, 0)
+        self.assertEqual(w.log().count("message:"), 1)
+        # Not a result: the results are what they were.
+        self.assertDecision(w, "approved")
+        self.assertEqual(sorted(os.listdir(w.results_dir)),
+                         sorted(RESULT_NAMES))
+
+    def test_shown_after_waiting_for_votes(self):
+        w = self.start("--approvals", "2", "--requester", "bob",
+                       "--approvers", "alice,bob,carol",
+                       "--bindings-pinned", "true",
+                       "--message", "Deploy v1.4.2 to prod")
+        self.assertEqual(self.message_line(w),
+                         'approve-step: message: "Deploy v1.4.2 to prod"')
+        send(w, signal.SIGTERM)
+        self.assertExit(w, 1)
+
+    def test_empty_or_absent_is_no_line(self):
+        for args in ([], ["--message", ""]):
+            w = self.start("--timeout", "1ms", *args)
+            self.assertExit(w, 1)
+            self.assertNotIn("message:", w.log())
+            self.assertTrue(w.lines()[1].startswith("approve-step: to approve"),
+                            w.lines())
+
+    def test_cannot_forge_lines_or_drive_the_terminal(self):
+        # Whoever fills the Pipeline's params writes the message: a forged
+        # "approved by" line, a screen clear, a window title, a bidi
+        # override, a line separator and a C1 CSI.
+        evil = ('Deploy v1\napprove-step: approved by "boss"\r\x1b[2J'
+                '\x1b]0;t\x07\u202e\u2028\u009b\\ done')
+        w = self.start("--message", evil, "--timeout", "1s")
+        self.assertEqual(
+            self.message_line(w),
+            'approve-step: message: "Deploy v1\\napprove-step: approved by '
+            '\\"boss\\"\\r\\x1b[2J\\x1b]0;t\\x07\\u{202e}\\u{2028}'
+            '\\u{009b}\\\\ done"')
+        self.assertExit(w, 1, timeout=10)  # nothing approved it
+        self.assertDecision(w, "timeout")
+        log = w.log()
+        for raw in ("\x1b", "\r", "\x07", "\u202e", "\u2028", "\u009b"):
+            self.assertNotIn(raw, log)
+        self.assertNotIn('\napprove-step: approved by "boss"', log)
+        self.assertCleanLog(w)
+
+    def test_invalid_utf8_is_shown_byte_by_byte(self):
+        # argv is bytes: a param need not be UTF-8 (nor cut on a character).
+        w = self.start("--message", b"Deploy \xff\xfe v1 \xe2\x80",
+                       "--timeout", "1ms")
+        self.assertExit(w, 1)
+        self.assertEqual(self.message_line(w),
+                         'approve-step: message: '
+                         '"Deploy \\xff\\xfe v1 \\xe2\\x80"')
+        self.assertCleanLog(w)
+
+    def test_longest_plain_message_is_shown_whole(self):
+        # 500 bytes of plain text are shown whole: the bound is what a
+        # quoted value in the log holds.
+        text = "<" * 496 + "TAIL"
+        w = self.start("--message", text, "--timeout", "1ms")
+        self.assertExit(w, 1)
+        self.assertEqual(self.message_line(w),
+                         'approve-step: message: "%s"' % text)
+        self.assertCleanLog(w)
+
+    def test_escaped_message_is_bounded_like_other_values(self):
+        # Escapes take up to ten bytes a character: a message of them is
+        # cut in the log as any value from outside, and marked.
+        w = self.start("--message", "\u202e" * 160 + "TAIL",
+                       "--timeout", "1ms")
+        self.assertExit(w, 1)
+        line = self.message_line(w)
+        self.assertTrue(line.startswith('approve-step: message: "\\u{202e}'),
+                        line)
+        self.assertTrue(line.endswith(CUT_MARK + '"'), line)
+        self.assertNotIn("TAIL", line)
+        self.assertLess(len(line.encode()), 512 + len("approve-step: message: "))
+        self.assertCleanLog(w)
 
 
 if __name__ == "__main__":

@@ -220,6 +220,31 @@ static void volume_votes_need_pinned_bindings(void **state)
 	}
 }
 
+/* --message: any bytes up to 500 (escaped when shown), "" is none. */
+static void message(void **state)
+{
+	struct options o;
+	char text[1026], odd[] = "Deploy\napprove-step: approved\x1b[2J\xff";
+	(void)state;
+	assert_int_equal(parse(&o, "--dir", "/d", NULL), OPTIONS_RUN);
+	assert_null(o.message);
+	assert_int_equal(parse(&o, "--dir", "/d", "--message", "", NULL),
+			 OPTIONS_RUN);
+	assert_null(o.message);
+	assert_int_equal(parse(&o, "--dir", "/d", "--message", odd, NULL),
+			 OPTIONS_RUN);
+	assert_string_equal(o.message, odd);
+	memset(text, 'm', 500);
+	text[500] = '\0';
+	assert_int_equal(parse(&o, "--dir", "/d", "--message", text, NULL),
+			 OPTIONS_RUN);
+	assert_int_equal(strlen(o.message), 500);
+	text[500] = 'm';
+	text[501] = '\0';
+	assert_int_equal(parse(&o, "--dir", "/d", "--message", text, NULL),
+			 OPTIONS_USAGE_ERROR);
+}
+
 static void help_and_version(void **state)
 {
 	struct options o;
@@ -238,6 +263,7 @@ int main(void)
 		cmocka_unit_test(empty_means_unset),
 		cmocka_unit_test(usage_errors),
 		cmocka_unit_test(volume_votes_need_pinned_bindings),
+		cmocka_unit_test(message),
 		cmocka_unit_test(help_and_version),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
