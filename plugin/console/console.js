@@ -19,6 +19,7 @@ const state = {
   cms: new Map(), // ns/name -> ConfigMap or {error}
   notes: new Map(), // uid -> {text, kind} shown under a card (the last vote's outcome)
   rv: '',
+  listed: false, // a list of the TaskRuns has been read: the count means something
 };
 
 // ------------------------------------------------------------------ DOM
@@ -180,6 +181,7 @@ async function listRuns() {
   }
   for (const uid of state.runs.keys()) if (!seen.has(uid) && state.runs.get(uid).run.running) forget(uid);
   state.rv = list.metadata?.resourceVersion || '';
+  state.listed = true;
   render();
 }
 
@@ -363,10 +365,13 @@ function render() {
   for (const r of decided.slice(DECIDED_MAX)) forget(r.run.uid);
   place($('waiting'), waiting.slice(0, WAITING_MAX));
   place($('decided'), decided.slice(0, DECIDED_MAX));
-  $('waiting-count').textContent = String(waiting.length);
+  // Before a list was read (a 403, no answer) nobody knows how many wait.
+  $('waiting-count').textContent = state.listed ? String(waiting.length) : '?';
   $('decided-section').hidden = decided.length === 0;
   $('empty').hidden = waiting.length > 0 || !state.me;
-  $('empty').textContent = `No approvals are waiting in ${scopeText}. New ones appear here by themselves.`;
+  $('empty').textContent = state.listed
+    ? `No approvals are waiting in ${scopeText}. New ones appear here by themselves.`
+    : `The approvals waiting in ${scopeText} could not be read yet (see above).`;
   $('more').hidden = waiting.length <= WAITING_MAX;
   $('more').textContent = `${waiting.length - WAITING_MAX} more are not shown: use "kubectl approve list".`;
 }
@@ -481,6 +486,14 @@ function outcome(run) {
 
 // The vote form, or why there is none. The form is kept while the reason
 // stays the same, so a comment being typed survives the live updates.
+// Only the vote policy makes a vote final, and it guards labelled ConfigMaps
+// only: elsewhere anyone who may patch the ConfigMap may change it.
+function finality(cm) {
+  return cm?.metadata?.labels?.['approve-step/gate'] === 'true'
+    ? 'A vote is final.'
+    : 'This ConfigMap is not protected by a policy: anyone who may patch it can change or remove your vote.';
+}
+
 function drawAction(box, run, why) {
   const key = why || 'form';
   if (box.dataset.key === key) return;
@@ -506,7 +519,7 @@ function drawAction(box, run, why) {
     } }, `Yes, ${word.toLowerCase()}`);
     const no = el('button', { type: 'button', onclick: () => { confirmBox.hidden = true; buttons.hidden = false; buttons.querySelector('button').focus(); } }, 'Cancel');
     confirmBox.replaceChildren(
-      el('p', {}, `${word} ${run.pipelineRun || run.name} as ${state.me.username}? This writes ${voteField(run, state.me.username)} to ConfigMap ${id}. A vote is final.`),
+      el('p', {}, `${word} ${run.pipelineRun || run.name} as ${state.me.username}? This writes ${voteField(run, state.me.username)} to ConfigMap ${id}. ${finality(state.cms.get(id))}`),
       yes, ' ', no);
     buttons.hidden = true;
     confirmBox.hidden = false;

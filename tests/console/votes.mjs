@@ -175,6 +175,11 @@ test('a 403 names the permission to ask for; nothing is written', async () => {
   const p2 = await open(f, { waitLive: false });
   await p2.locator('#banner .error').waitFor();
   assert.equal(await text(p2.locator('#banner')), 'You may not read the TaskRuns in namespace ci (403 Forbidden: taskruns is forbidden: User "frank@example.com" cannot list resource "taskruns" in API group "" in the namespace "ci"). Ask your namespace admin for the approver Role (get, list and watch on taskruns.tekton.dev in ci), as in examples/quorum/rbac.yaml.');
+  // nothing was read: no count of 0 under the refusal
+  assert.equal(await p2.locator('#waiting-count').textContent(), '?');
+  if (await p2.locator('#empty').isVisible()) {
+    assert.equal(await text(p2.locator('#empty')), 'The approvals waiting in namespace ci could not be read yet (see above).');
+  }
   await p2.close();
   await stop(f);
 });

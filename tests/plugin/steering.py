@@ -100,6 +100,18 @@ def confirmation_shows_target_and_asks():
     return p
 
 
+@CASES.add("confirmation on an unlabelled ConfigMap: the vote is called unprotected, never final")
+def confirmation_on_unprotected_configmap():
+    def unlabel(s):
+        find(s, "ConfigMap", "approve-cm")["metadata"].pop("labels", None)
+    r = run_plugin(["release-42"], unlabel, answer="n\n")
+    p = expect(r, 1, err_has=["Write this vote? ConfigMap approve-cm is not protected by a policy: "
+                              "anyone who may patch it can change or remove your vote. [y/N] "])
+    if "A vote is final" in r.err:
+        p.append("an unprotected vote was called final")
+    return p + no_writes(r)
+
+
 @CASES.add("without -n, the current namespace of the kubeconfig, named in every call")
 def current_namespace_from_kubeconfig():
     r = run_plugin(["hotfix-7"], lambda s: s.update(context_namespace="prod", user="carol@example.com"))
