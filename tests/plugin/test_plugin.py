@@ -342,6 +342,7 @@ def list_votes_that_cannot_be_read_are_shown():
 # In files of their own; imported here, their cases run in this place.
 import errors  # noqa: E402,F401
 import steering  # noqa: E402,F401
+import discovery  # noqa: E402,F401
 import install  # noqa: E402,F401
 
 
