@@ -91,37 +91,85 @@ export function readVote(value) {
   return { decision: word(o.decision), comment: typeof o.comment === 'string' ? o.comment : '' };
 }
 
-const param = (tr, name) => {
-  const p = (tr.spec?.params || []).find((x) => x.name === name);
-  return p && typeof p.value === 'string' ? p.value : '';
-};
 const condition = (tr) => (tr.status?.conditions || []).find((c) => c.type === 'Succeeded') || {};
 const CTX_NAME = '$(context.taskRun.name)';
 const CTX_UID = '$(context.taskRun.uid)';
 
 const PARAM_REF = /\$\(params\.([^()]+)\)/g;
+const hasSpec = (tr) => { const ts = tr.status?.taskSpec; return !!ts && typeof ts === 'object' && !Array.isArray(ts); };
+
+// The gate of TR: the first step of its status.taskSpec (as Tekton
+// resolved the Task, a StepAction included) whose command is
+// /approve-step, whatever Task holds it; null if none (the plugin's gate_step).
+export function gateStep(tr) {
+  if (!hasSpec(tr)) return null;
+  return (tr.status.taskSpec.steps || []).find((s) => s && typeof s === 'object' && Array.isArray(s.command) &&
+    s.command[0] === '/approve-step') || null;
+}
+
+// The options of STEP as approve-step (getopt_long) reads command[1:] +
+// args: every long option takes a value, --NAME VALUE or --NAME=VALUE, the
+// last one given wins; "--" ends them (the plugin's step_opts).
+function stepOpts(step) {
+  const o = new Map();
+  if (!step) return o;
+  const a = [...step.command.slice(1), ...(Array.isArray(step.args) ? step.args : [])];
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    if (typeof x !== 'string' || !x.startsWith('--')) continue;
+    if (x === '--') break;
+    const eq = x.indexOf('=');
+    if (eq >= 0) o.set(x.slice(2, eq), x.slice(eq + 1));
+    else if (i + 1 < a.length && typeof a[i + 1] === 'string') o.set(x.slice(2), a[++i]);
+  }
+  return o;
+}
+
+// The gate step's options with $(params.NAME) replaced by the TaskRun's
+// param or the Task's default (one pass, as Tekton; one it cannot resolve
+// stays), then $(context.taskRun.name/uid) (the plugin's gate_opts).
+export function gateOpts(tr) {
+  const m = new Map();
+  for (const p of tr.status?.taskSpec?.params || []) if (typeof p?.name === 'string') m.set(p.name, p.default);
+  for (const p of tr.spec?.params || []) if (typeof p?.name === 'string') m.set(p.name, p.value);
+  const subst = (v) => v.replace(PARAM_REF, (all, n) => (typeof m.get(n) === 'string' ? m.get(n) : all))
+    .split(CTX_NAME).join(tr.metadata.name).split(CTX_UID).join(tr.metadata.uid || '');
+  const o = stepOpts(gateStep(tr));
+  for (const [k, v] of o) o.set(k, subst(v));
+  return o;
+}
 
 // The key the step waits on, as Tekton resolves it into status.taskSpec
-// (the plugin's resolved_key): the --key of a step, its $(params.NAME)
-// replaced by the TaskRun's param or the Task's default (one pass, as
-// Tekton; a StepAction's step is resolved by Tekton into status.taskSpec),
-// else the key param or its default, else the step's own default (status);
-// then the TaskRun's name and UID for $(context.taskRun.name/uid). The
-// Task's default is the name and UID, so that a reused name meets none of
+// (the plugin's resolved_key): the --key of the step whose command is
+// /approve-step, else approve-step's own default (status). The Task's
+// default is the run's name and UID, so that a reused name meets none of
 // its old votes. '' without status.taskSpec.
 export function runKey(tr) {
-  const ts = tr.status?.taskSpec;
-  if (!ts || typeof ts !== 'object' || Array.isArray(ts)) return '';
-  const m = new Map();
-  for (const p of ts.params || []) if (typeof p?.name === 'string') m.set(p.name, p.default);
-  for (const p of tr.spec?.params || []) if (typeof p?.name === 'string') m.set(p.name, p.value);
-  const subst = (v) => v.replace(PARAM_REF, (all, n) => (typeof m.get(n) === 'string' ? m.get(n) : all));
-  const arg = (ts.steps || []).flatMap((s) => {
-    const a = Array.isArray(s?.args) ? s.args : [];
-    return a.slice(0, -1).map((x, i) => (x === '--key' ? a[i + 1] : null));
-  }).filter((v) => typeof v === 'string').map(subst).find((v) => !v.includes('$(params.'));
-  const key = arg ?? (typeof m.get('key') === 'string' ? m.get('key') : 'status');
-  return key.split(CTX_NAME).join(tr.metadata.name).split(CTX_UID).join(tr.metadata.uid || '');
+  if (!hasSpec(tr)) return '';
+  return gateOpts(tr).get('key') ?? 'status';
+}
+
+// The workspace the gate step reads: the one whose path its --dir is
+// ($(workspaces.NAME.path), or its mount path); '' if none.
+function dirWorkspace(tr, opts) {
+  const d = opts.get('dir') ?? '';
+  const mount = new Map((tr.status?.taskSpec?.workspaces || []).filter((w) => typeof w?.name === 'string')
+    .map((w) => [w.name, w.mountPath || `/workspace/${w.name}`]));
+  const w = (tr.spec?.workspaces || []).find((b) => typeof b?.name === 'string' &&
+    (d === `$(workspaces.${b.name}.path)` || d === (mount.get(b.name) || `/workspace/${b.name}`)));
+  return w || null;
+}
+
+// The ConfigMap to write and why there is none (the plugin's target): the
+// gate step's --configmap, else the ConfigMap bound to the workspace of its --dir.
+function target(tr, opts) {
+  if (!gateStep(tr)) return { name: '', why: '' };
+  const c = opts.get('configmap') ?? '';
+  const w = dirWorkspace(tr, opts);
+  if (c !== '') return c.includes('$(') ? { name: '', why: `its step's --configmap "${c}" is not resolved` } : { name: c, why: '' };
+  if (!w) return { name: '', why: `its step names no --configmap, and its --dir "${opts.get('dir') ?? ''}" is no workspace's path` };
+  if (!w.configMap) return { name: '', why: `its step names no --configmap, and reads workspace ${w.name}, which is bound to no ConfigMap` };
+  return { name: String(w.configMap.name ?? ''), why: '' };
 }
 
 // Why no vote may go to the key of TR, or '': only a key that names the
@@ -130,13 +178,19 @@ export function runKey(tr) {
 // shared one such as status) could let one approval approve two runs.
 export function keyProblem(tr) {
   const where = `${tr.metadata.namespace}/${tr.metadata.name}`;
-  const ts = tr.status?.taskSpec;
-  if (!ts || typeof ts !== 'object' || Array.isArray(ts)) {
+  if (!hasSpec(tr)) {
     return `TaskRun ${where} is not resolved yet (no status.taskSpec): cannot tell which key it waits on; try again when it runs.`;
+  }
+  if (!gateStep(tr)) {
+    return `TaskRun ${where} has no approve-step step (none in its status.taskSpec has the command /approve-step): nothing in it waits for a vote.`;
   }
   const key = runKey(tr);
   const uid = tr.metadata.uid || '';
   if (key.includes('$(')) return `Cannot resolve the key "${key}" of TaskRun ${where}: cannot tell which key it waits on.`;
+  const opts = gateOpts(tr);
+  for (const n of ['approvals', 'approvers', 'requester']) {
+    if ((opts.get(n) ?? '').includes('$(')) return `Cannot resolve the --${n} "${opts.get(n)}" of TaskRun ${where}: cannot tell whose votes count.`;
+  }
   if (uid === '') return `TaskRun ${where} has no metadata.uid: cannot tell whether its key "${key}" is its own.`;
   if (!key.includes(uid)) {
     return `TaskRun ${where} waits on key ${key}, which does not name its UID ${uid}: refusing, since a key not derived from the run could approve another run.`;
@@ -145,12 +199,12 @@ export function keyProblem(tr) {
 }
 
 // Whether a TaskRun is an approval gate, as `kubectl approve list` decides:
-// bound to a ConfigMap, and of the approve-step Task or with a quorum param.
+// a step whose command is /approve-step in its status.taskSpec, whatever
+// Task holds it; or, not resolved yet (no status.taskSpec), of the
+// approve-step Task: shown as not resolved, never guessed.
 export function isApproval(tr) {
-  const cms = (tr.spec?.workspaces || []).filter((w) => w.configMap);
-  const labels = tr.metadata?.labels || {};
-  return cms.length > 0 && (labels['tekton.dev/task'] === 'approve-step' ||
-    param(tr, 'approvals') !== '' || param(tr, 'approvers') !== '' || param(tr, 'requester') !== '');
+  if (hasSpec(tr)) return gateStep(tr) !== null;
+  return (tr.metadata?.labels || {})['tekton.dev/task'] === 'approve-step';
 }
 
 export const isRunning = (tr) => !['True', 'False'].includes(condition(tr).status);
@@ -173,33 +227,34 @@ export function parseDuration(text) {
 // Everything the page needs to know about one approval TaskRun.
 export function describeRun(tr) {
   const labels = tr.metadata.labels || {};
-  const ws = tr.spec?.workspaces || [];
-  const data = ws.find((w) => w.name === 'data' && w.configMap);
-  const cmws = ws.filter((w) => w.configMap);
-  const bound = data || (cmws.length === 1 ? cmws[0] : null);
+  const opts = gateOpts(tr);
+  const dest = target(tr, opts);
+  const dirWs = dirWorkspace(tr, opts);
+  const bound = dirWs?.configMap ? dirWs : null;
   const key = runKey(tr);
   const keyWhy = keyProblem(tr);
-  const approvals = param(tr, 'approvals') || '1';
+  const approvals = opts.get('approvals') || '1';
   const approvers = [];
-  for (const a of param(tr, 'approvers').split(',')) {
+  for (const a of (opts.get('approvers') ?? '').split(',')) {
     const t = a.replace(/^ +| +$/g, '');
     if (t !== '' && !approvers.includes(t)) approvers.push(t);
   }
-  const requester = param(tr, 'requester');
+  const requester = opts.get('requester') ?? '';
   const vote = approvals !== '1' || approvers.length > 0 || requester !== '';
   const step = (tr.status?.steps || []).find((s) => s.running || s.terminated);
   const since = step?.running?.startedAt || tr.status?.startTime || tr.metadata.creationTimestamp;
-  const timeout = parseDuration(param(tr, 'timeout') || '86400');
+  const timeout = parseDuration(opts.get('timeout') || '86400');
   const results = Object.fromEntries((tr.status?.results || tr.status?.taskResults || [])
     .map((r) => [r.name, typeof r.value === 'string' ? r.value : JSON.stringify(r.value)]));
   return {
     uid: tr.metadata.uid, name: tr.metadata.name, namespace: tr.metadata.namespace,
     pipelineRun: labels['tekton.dev/pipelineRun'] || '',
     task: labels['tekton.dev/pipelineTask'] || labels['tekton.dev/task'] || '',
-    pod: tr.status?.podName || '', configMap: bound ? bound.configMap.name : '',
+    pod: tr.status?.podName || '', configMap: dest.name, configMapWhy: dest.why,
+    resolved: hasSpec(tr),
     remapped: !!(bound && (bound.configMap.items?.length || bound.subPath)),
-    configMaps: cmws.map((w) => w.configMap.name), key, keyWhy, approvals, approvers, requester,
-    mode: vote ? 'vote' : 'plain', since, timeout, onTimeout: param(tr, 'on-timeout') || 'refuse',
+    key, keyWhy, approvals, approvers, requester,
+    mode: vote ? 'vote' : 'plain', since, timeout, onTimeout: opts.get('on-timeout') || 'refuse',
     runTimeout: tr.spec?.timeout ? parseDuration(tr.spec.timeout) : null,
     running: isRunning(tr), condition: condition(tr), results,
     finishedAt: tr.status?.completionTime || condition(tr).lastTransitionTime || '',
@@ -252,9 +307,7 @@ export function whyNot(run, user, cm) {
   if (!run.running) return 'This approval has finished.';
   if (run.keyWhy) return run.keyWhy;
   if (!run.configMap) {
-    return run.configMaps.length > 1
-      ? `The TaskRun binds several ConfigMaps (${run.configMaps.join(', ')}) and none to the workspace "data": use kubectl approve --configmap.`
-      : 'The TaskRun binds no ConfigMap to a workspace: there is nowhere to vote.';
+    return `The TaskRun has no ConfigMap to vote in: ${run.configMapWhy || 'none is named'}; use kubectl approve --configmap.`;
   }
   if (!isName(run.configMap)) {
     return `The TaskRun names "${run.configMap}" as its ConfigMap, which is no ConfigMap name: the page writes nothing there.`;

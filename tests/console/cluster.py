@@ -65,10 +65,18 @@ def key(ns, name):
 
 # status.taskSpec as Tekton resolves the approve-step Task into it
 TASK_SPEC = {"params": [{"name": "key", "type": "string", "default": "$(context.taskRun.name)-$(context.taskRun.uid)"},
-                        {"name": "timeout", "type": "string", "default": "86400"}],
+                        {"name": "timeout", "type": "string", "default": "86400"},
+                        {"name": "configmap", "type": "string", "default": ""},
+                        {"name": "approvals", "type": "string", "default": "1"},
+                        {"name": "approvers", "type": "string", "default": ""},
+                        {"name": "requester", "type": "string", "default": ""},
+                        {"name": "on-timeout", "type": "string", "default": "refuse"}],
              "steps": [{"name": "wait", "image": "registry.example.com/approve-step/approve-step:0.1.0",
+                        "command": ["/approve-step"],
                         "args": ["--dir", "$(workspaces.data.path)", "--key", "$(params.key)",
-                                 "--timeout", "$(params.timeout)"]}]}
+                                 "--timeout", "$(params.timeout)", "--configmap", "$(params.configmap)",
+                                 "--approvals", "$(params.approvals)", "--approvers", "$(params.approvers)",
+                                 "--requester", "$(params.requester)", "--on-timeout", "$(params.on-timeout)"]}]}
 
 
 def taskrun(ns, name, pr, params, cm="approve-cm", start=5, task="approve-step", done=None, workspace=None):

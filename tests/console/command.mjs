@@ -145,12 +145,13 @@ test('the key as the plugin computes it: from status.taskSpec, the Task\'s defau
   const tr = { metadata: { name: 'release-42-approval', namespace: 'ci', uid: '5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19' }, spec: {}, status: {} };
   assert.equal(runKey(tr), '');
   assert.equal(keyProblem(tr), 'TaskRun ci/release-42-approval is not resolved yet (no status.taskSpec): cannot tell which key it waits on; try again when it runs.');
-  tr.status.taskSpec = { params: [{ name: 'key', default: '$(context.taskRun.name)-$(context.taskRun.uid)' }] };
+  tr.status.taskSpec = { params: [{ name: 'key', default: '$(context.taskRun.name)-$(context.taskRun.uid)' }],
+    steps: [{ name: 'wait', command: ['/approve-step'], args: ['--key', '$(params.key)'] }] };
   assert.equal(runKey(tr), 'release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19');
   // a StepAction's step, resolved into status.taskSpec: its --key
   const sa = { metadata: tr.metadata, spec: {}, status: { taskSpec: { steps: [
     { name: 'build', args: ['--key', '$(params.other)'] },
-    { name: 'approval', args: ['--dir', '/w', '--key', '$(context.taskRun.name)-$(context.taskRun.uid)', '--timeout'] }] } } };
+    { name: 'approval', command: ['/approve-step'], args: ['--dir', '/w', '--key', '$(context.taskRun.name)-$(context.taskRun.uid)', '--timeout'] }] } } };
   assert.equal(runKey(sa), 'release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19');
   tr.spec.params = [{ name: 'key', value: '$(context.taskRun.uid)-x-$(context.taskRun.name)-$(context.taskRun.uid)' }];
   assert.equal(runKey(tr), '5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19-x-release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19');
@@ -163,7 +164,7 @@ test('the key as the plugin computes it: from status.taskSpec, the Task\'s defau
   }
   // a step whose --key is literal: the key param does not change it
   const lit = { metadata: tr.metadata, spec: { params: [{ name: 'key', value: 'status' }] },
-    status: { taskSpec: { steps: [{ name: 'wait', args: ['--key', 'gate-$(context.taskRun.uid)'] }] } } };
+    status: { taskSpec: { steps: [{ name: 'wait', command: ['/approve-step'], args: ['--key', 'gate-$(context.taskRun.uid)'] }] } } };
   assert.equal(runKey(lit), 'gate-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19');
 });
 

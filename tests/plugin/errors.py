@@ -179,14 +179,32 @@ def error_a_key_that_is_no_configmap_key():
                            "which is not a ConfigMap key"])
 
 
-@CASES.add("error: a TaskRun with several ConfigMaps and no workspace data")
+@CASES.add("error: no --configmap and a --dir that is no bound workspace's path: refused, not guessed among the ConfigMaps")
 def error_a_taskrun_with_several_configmaps():
     def setup(s):
-        find(s, "TaskRun", "release-42-approval")["spec"]["workspaces"] = [
+        tr = find(s, "TaskRun", "release-42-approval")
+        tr["spec"]["workspaces"] = [
             {"name": "a", "configMap": {"name": "cm-a"}}, {"name": "b", "configMap": {"name": "cm-b"}}]
+        set_param(tr, "configmap", None)
     r = run_plugin(["release-42-approval"], setup)
-    return expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("release-42-approval")],
-                  err_has=["binds several ConfigMaps (cm-a cm-b) and none to the workspace data: name one with --configmap"])
+    p = expect(r, 1, [WHOAMI, CONFIG_NS, get_tr("release-42-approval")],
+               err_has=["TaskRun ci/release-42-approval has no ConfigMap to vote in: its step names no --configmap, "
+                        "and its --dir '$(workspaces.data.path)' is no workspace's path; name the ConfigMap with --configmap"])
+    r = run_plugin(["list"], setup)
+    p += expect(r, 0, out_has=["release-42-approval     release-42    ?           "],
+                err_has=["no ConfigMap to vote in (?):\n  TaskRun ci/release-42-approval: its step names no --configmap"])
+    return p
+
+
+@CASES.add("error: the step reads a workspace bound to no ConfigMap and names no --configmap: refused")
+def error_dir_workspace_not_a_configmap():
+    def setup(s):
+        tr = find(s, "TaskRun", "release-42-approval")
+        tr["spec"]["workspaces"] = [{"name": "data", "emptyDir": {}}, {"name": "b", "configMap": {"name": "cm-b"}}]
+        set_param(tr, "configmap", None)
+    r = run_plugin(["release-42"], setup)
+    return expect(r, 1, err_has=["has no ConfigMap to vote in: its step names no --configmap, and reads workspace "
+                                 "data, which is bound to no ConfigMap"]) + no_writes(r)
 
 
 @CASES.add("error: the ConfigMap does not exist")

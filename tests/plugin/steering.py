@@ -144,8 +144,8 @@ UID42 = "5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19"
 def task_key_default(s, tr_name="release-42-approval"):
     """The TaskRun ran this Task: its status.taskSpec has the key default."""
     tr = find(s, "TaskRun", tr_name)
-    tr["status"]["taskSpec"] = {"params": [
-        {"name": "key", "type": "string", "default": "$(context.taskRun.name)-$(context.taskRun.uid)"}]}
+    tr["status"]["taskSpec"]["params"] = [
+        {"name": "key", "type": "string", "default": "$(context.taskRun.name)-$(context.taskRun.uid)"}]
 
 
 @CASES.add("attack: a reused run name: old votes under the name alone do not count; the vote goes to the key with the run's UID")
@@ -171,8 +171,10 @@ def stepaction_key_from_resolved_steps():
     def setup(s):
         tr = find(s, "TaskRun", "release-42-approval")
         tr["status"]["taskSpec"] = {"steps": [
-            {"name": "build", "args": ["--key", "$(params.other)"]},
-            {"name": "approval", "args": ["--dir", "/w", "--key", "$(context.taskRun.name)-$(context.taskRun.uid)"]}]}
+            {"name": "build", "command": ["make"], "args": ["--key", "$(params.other)"]},
+            {"name": "approval", "command": ["/approve-step"],
+             "args": ["--dir", "/workspace/data", "--key", "$(context.taskRun.name)-$(context.taskRun.uid)",
+                      "--approvals", "2", "--approvers", "alice@example.com,bob@example.com"]}]}
     r = run_plugin(["release-42"], setup)
     return expect(r, 0, out_has=[f"wrote release-42-approval-{UID42}.alice_40example.com to ConfigMap ci/approve-cm"])
 

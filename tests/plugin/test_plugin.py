@@ -308,11 +308,15 @@ def list_approvals_waiting_in_the_current():
 @CASES.add("list -A: every namespace")
 def list_a_every_namespace():
     r = run_plugin(["list", "-A"])
+    # apps/ship-9-deploy: a user's Task with the approve-step StepAction;
+    # approve-per-run/...: a per-run ConfigMap named by the configmap param
     want = (
-        "TASKRUN                    PIPELINERUN   CONFIGMAP    KEY                                                          NEEDS                                                                            VOTES\n"
-        "ci/release-42-approval     release-42    approve-cm   release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19     2 of alice@example.com,bob@example.com,carol@example.com, not dave@example.com   -\n"
-        "ci/deploy-approval-x7k2p   -             approvals    deploy-approval-x7k2p-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a21   1 (plain key)                                                                    -\n"
-        "prod/hotfix-7-approval     hotfix-7      gate         hotfix-7-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a17                1 of carol@example.com                                                           carol@example.com=refused\n")
+        "TASKRUN                                 PIPELINERUN    CONFIGMAP            KEY                                                          NEEDS                                                                            VOTES\n"
+        "ci/release-42-approval                  release-42     approve-cm           release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19     2 of alice@example.com,bob@example.com,carol@example.com, not dave@example.com   -\n"
+        "ci/deploy-approval-x7k2p                -              approvals            deploy-approval-x7k2p-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a21   1 (plain key)                                                                    -\n"
+        "prod/hotfix-7-approval                  hotfix-7       gate                 hotfix-7-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a17                1 of carol@example.com                                                           carol@example.com=refused\n"
+        "apps/ship-9-deploy                      ship-9         ship-votes           ship-9-deploy-7a1e2b3c-4d5e-4f60-8a7b-9c0d1e2f3a41           1 of alice@example.com,bob@example.com                                           -\n"
+        "approve-per-run/release-7x9k-approval   release-7x9k   release-7x9k-votes   release-7x9k-approval-8b2f3c4d-5e6f-4071-9b8c-0d1e2f3a4b51   2 of alice@example.com,bob@example.com,carol@example.com, not dave@example.com   -\n")
     p = expect(r, 0, out=want, err_empty=True)
     if r.calls and r.calls[0] != ["get", "taskruns.tekton.dev", "--all-namespaces", "-o", "json"]:
         p.append(f"first call {r.calls[0]}")
@@ -338,6 +342,7 @@ def list_votes_that_cannot_be_read_are_shown():
 # In files of their own; imported here, their cases run in this place.
 import errors  # noqa: E402,F401
 import steering  # noqa: E402,F401
+import discovery  # noqa: E402,F401
 import install  # noqa: E402,F401
 
 
