@@ -64,6 +64,10 @@ def key(ns, name):
 
 
 # status.taskSpec as Tekton resolves the approve-step Task into it
+# Any other Task: no step runs /approve-step, so it is no gate.
+BUILD_SPEC = {"params": [{"name": "revision", "type": "string"}],
+              "steps": [{"name": "build", "image": "registry.example.com/builder:1",
+                         "command": ["make"], "args": ["release", "REVISION=$(params.revision)"]}]}
 TASK_SPEC = {"params": [{"name": "key", "type": "string", "default": "$(context.taskRun.name)-$(context.taskRun.uid)"},
                         {"name": "timeout", "type": "string", "default": "86400"},
                         {"name": "configmap", "type": "string", "default": ""},
@@ -99,7 +103,7 @@ def taskrun(ns, name, pr, params, cm="approve-cm", start=5, task="approve-step",
                                    "lastTransitionTime": ts(start)}],
                    "steps": [{"name": "wait", "container": "step-wait",
                               "running": {"startedAt": ts(start)}}],
-                   "taskSpec": json.loads(json.dumps(TASK_SPEC))},
+                   "taskSpec": json.loads(json.dumps(TASK_SPEC if task == "approve-step" else BUILD_SPEC))},
     }
     if pr:
         tr["metadata"]["ownerReferences"] = [{"apiVersion": "tekton.dev/v1", "kind": "PipelineRun", "name": pr,
@@ -188,7 +192,9 @@ def objects():
                         "data": {key("lab", "exp-1-approval") + ".carol_40example.com": vote("approved", INJECT)}}),
         # a namespace whose runs try to steer the vote: a path for a
         # ConfigMap name, and old votes remapped onto this run's keys
-        ("taskruns", taskrun("odd", "odd-1-approval", "odd-1", QUORUM, start=12,
+        # (no configmap param: the step would read the one it names through
+        # the API, and the page would write there; here only the workspace names one)
+        ("taskruns", taskrun("odd", "odd-1-approval", "odd-1", [p for p in QUORUM if p[0] != "configmap"], start=12,
                              workspace={"name": "data", "configMap": {"name": "approve-cm/../../pods/odd-1-approval-pod"}})),
         ("taskruns", taskrun("odd", "odd-2-approval", "odd-2", QUORUM, start=14,
                              workspace={"name": "data", "configMap": {"name": "approve-cm", "items": [
