@@ -83,7 +83,7 @@ TASK_SPEC = {"params": [{"name": "key", "type": "string", "default": "$(context.
                                  "--requester", "$(params.requester)", "--on-timeout", "$(params.on-timeout)"]}]}
 
 
-def taskrun(ns, name, pr, params, cm="approve-cm", start=5, task="approve-step", done=None, workspace=None):
+def taskrun(ns, name, pr, params, cm="approve-cm", start=5, task="approve-step", done=None, workspace=None, spec=None):
     """An approve-step TaskRun as Tekton v1 writes it: running, or DONE =
     (reason, status, minutes, results)."""
     lab = labels(pr, task, "approval")
@@ -103,7 +103,7 @@ def taskrun(ns, name, pr, params, cm="approve-cm", start=5, task="approve-step",
                                    "lastTransitionTime": ts(start)}],
                    "steps": [{"name": "wait", "container": "step-wait",
                               "running": {"startedAt": ts(start)}}],
-                   "taskSpec": json.loads(json.dumps(TASK_SPEC if task == "approve-step" else BUILD_SPEC))},
+                   "taskSpec": json.loads(json.dumps(spec or (TASK_SPEC if task == "approve-step" else BUILD_SPEC)))},
     }
     if pr:
         tr["metadata"]["ownerReferences"] = [{"apiVersion": "tekton.dev/v1", "kind": "PipelineRun", "name": pr,
@@ -150,6 +150,20 @@ def pod(ns, name, taskrun_name):
 
 def vote(decision, comment):
     return json.dumps({"decision": decision, "comment": comment}, separators=(",", ":"), ensure_ascii=False)
+
+
+# A user's own Task holding the approve-step StepAction, as Tekton resolves
+# it into status.taskSpec: no approve-step label, no quorum params; the gate
+# is the step that runs /approve-step, read with its literal args.
+SHIP_SPEC = {"params": [{"name": "revision", "type": "string"}],
+             "steps": [{"name": "build", "image": "registry.example.com/builder:1",
+                        "command": ["make"], "args": ["release", "REVISION=$(params.revision)"]},
+                       {"name": "approve", "image": "registry.example.com/approve-step/approve-step:0.1.0",
+                        "command": ["/approve-step"],
+                        "args": ["--dir", "$(workspaces.votes.path)",
+                                 "--key", "$(context.taskRun.name)-$(context.taskRun.uid)",
+                                 "--configmap", "ship-votes", "--approvals", "2",
+                                 "--approvers", "alice@example.com,bob@example.com", "--timeout", "2h"]}]}
 
 
 INJECT = '<img src=x onerror="document.title=\'pwned\'">'
@@ -203,6 +217,20 @@ def objects():
         ("configmaps", {"metadata": {"name": "approve-cm", "namespace": "odd", "labels": gate},
                         "data": {"release-41-approval.alice_40example.com": vote("approved", "ship it"),
                                  "release-41-approval.bob_40example.com": vote("approved", "ok")}}),
+        # a StepAction gate inside a user's own Task, voting in its --configmap
+        ("pipelineruns", pipelinerun("apps", "ship-9", "dave@example.com")),
+        ("taskruns", taskrun("apps", "ship-9-deploy", "ship-9", [("revision", "v2.0.1")], task="deploy",
+                             start=55, spec=SHIP_SPEC, workspace={"name": "votes", "configMap": {"name": "ship-votes"}})),
+        ("pods", pod("apps", "ship-9-deploy-pod", "ship-9-deploy")),
+        ("configmaps", {"metadata": {"name": "ship-votes", "namespace": "apps", "labels": gate}, "data": {}}),
+        # the catalog Task with a configmap param: votes go to that ConfigMap,
+        # which the step watches, not to the one the workspace binds
+        ("pipelineruns", pipelinerun("apps", "hold-3", "dave@example.com")),
+        ("taskruns", taskrun("apps", "hold-3-approval", "hold-3",
+                             [("configmap", "hold-votes"), ("approvals", "2"),
+                              ("approvers", "alice@example.com, bob@example.com")], cm="approve-cm", start=56)),
+        ("pods", pod("apps", "hold-3-approval-pod", "hold-3-approval")),
+        ("configmaps", {"metadata": {"name": "hold-votes", "namespace": "apps", "labels": gate}, "data": {}}),
         # the classic single decision: no quorum params, an unlabelled ConfigMap
         ("taskruns", taskrun("plain", "deploy-approval-x7k2p", None, [("timeout", "1h"), ("on-timeout", "approve")],
                              cm="approvals", start=50)),

@@ -299,3 +299,28 @@ test('a JSON pending vote ({"decision":"pending"}, any pending word) is pending,
   await page.close();
   await stop(u);
 });
+
+test('a StepAction gate in a user\'s own Task is found by its /approve-step step and voted on in its --configmap; a configmap param names where votes go', async () => {
+  await fake('reset');
+  const u = await ui('alice', '-n', 'apps');
+  const page = await open(u);
+  const ship = card(page, 'ship-9');
+  await ship.getByRole('button', { name: 'Approve' }).waitFor();
+  const key = `ship-9-deploy-${(await fake('get', { resource: 'taskruns', ns: 'apps', name: 'ship-9-deploy' })).metadata.uid}`;
+  assert.ok((await text(ship)).includes(`ConfigMap apps/ship-votes, key ${key}.NAME`), await text(ship));
+  assert.ok((await text(ship)).includes('2 approvals from alice@example.com, bob@example.com'), await text(ship));
+  await ship.getByRole('button', { name: 'Approve' }).click();
+  await ship.getByRole('button', { name: 'Yes, approve' }).click();
+  await ship.locator('.note.ok').waitFor();
+  assert.equal((await cm('apps', 'ship-votes'))[`${key}.alice_40example.com`], voteValue('approved', ''));
+  // the catalog Task with a configmap param: that ConfigMap, not the workspace's
+  const hold = card(page, 'hold-3');
+  await hold.getByRole('button', { name: 'Refuse' }).click();
+  await hold.getByRole('button', { name: 'Yes, refuse' }).click();
+  await hold.locator('.note.ok').waitFor();
+  const hkey = `hold-3-approval-${(await fake('get', { resource: 'taskruns', ns: 'apps', name: 'hold-3-approval' })).metadata.uid}`;
+  assert.equal((await cm('apps', 'hold-votes'))[`${hkey}.alice_40example.com`], voteValue('refused', ''));
+  assert.equal(await fake('get', { resource: 'configmaps', ns: 'apps', name: 'approve-cm' }), null); // never created
+  await page.close();
+  await stop(u);
+});
