@@ -68,10 +68,13 @@ step_unit() {
 	setup build && meson test -C build --print-errorlogs
 }
 
+# The sanitizer build runs two to three times slower: its timing bounds
+# (an exit within 100 ms of SIGTERM) scale by APPROVE_STEP_SLOW.
 step_asan() {
 	setup build-asan -Db_sanitize=address,undefined -Db_lundef=false &&
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		APPROVE_STEP_SLOW=${APPROVE_STEP_SLOW:-3} \
 		meson test -C build-asan --print-errorlogs &&
 		SANITIZE_BUILD="$PWD/build-asan" SANITIZE_ONLY=asan \
 		tests/sanitize/run.sh "${STRESS_SECONDS:-30}"
