@@ -143,10 +143,10 @@ export function gateOpts(tr) {
 // (the plugin's resolved_key): the --key of the step whose command is
 // /approve-step, else approve-step's own default (status). The Task's
 // default is the run's name and UID, so that a reused name meets none of
-// its old votes. '' without status.taskSpec.
-export function runKey(tr) {
+// its old votes. '' without status.taskSpec. OPTS: gateOpts(tr), if known.
+export function runKey(tr, opts = gateOpts(tr)) {
   if (!hasSpec(tr)) return '';
-  return gateOpts(tr).get('key') ?? 'status';
+  return opts.get('key') ?? 'status';
 }
 
 // The workspace the gate step reads: the one whose path its --dir is
@@ -161,11 +161,11 @@ function dirWorkspace(tr, opts) {
 }
 
 // The ConfigMap to write and why there is none (the plugin's target): the
-// gate step's --configmap, else the ConfigMap bound to the workspace of its --dir.
-function target(tr, opts) {
+// gate step's --configmap, else the ConfigMap bound to W, the workspace of
+// its --dir (dirWorkspace).
+function target(tr, opts, w) {
   if (!gateStep(tr)) return { name: '', why: '' };
   const c = opts.get('configmap') ?? '';
-  const w = dirWorkspace(tr, opts);
   if (c !== '') return c.includes('$(') ? { name: '', why: `its step's --configmap "${c}" is not resolved` } : { name: c, why: '' };
   if (!w) return { name: '', why: `its step names no --configmap, and its --dir "${opts.get('dir') ?? ''}" is no workspace's path` };
   if (!w.configMap) return { name: '', why: `its step names no --configmap, and reads workspace ${w.name}, which is bound to no ConfigMap` };
@@ -176,7 +176,8 @@ function target(tr, opts) {
 // TaskRun's UID is voted on, as by the plugin (key_problem). A key param
 // may name any key, and one not derived from this run (another run's, a
 // shared one such as status) could let one approval approve two runs.
-export function keyProblem(tr) {
+// OPTS: gateOpts(tr), if known.
+export function keyProblem(tr, opts = gateOpts(tr)) {
   const where = `${tr.metadata.namespace}/${tr.metadata.name}`;
   if (!hasSpec(tr)) {
     return `TaskRun ${where} is not resolved yet (no status.taskSpec): cannot tell which key it waits on; try again when it runs.`;
@@ -184,10 +185,9 @@ export function keyProblem(tr) {
   if (!gateStep(tr)) {
     return `TaskRun ${where} has no approve-step step (none in its status.taskSpec has the command /approve-step): nothing in it waits for a vote.`;
   }
-  const key = runKey(tr);
+  const key = runKey(tr, opts);
   const uid = tr.metadata.uid || '';
   if (key.includes('$(')) return `Cannot resolve the key "${key}" of TaskRun ${where}: cannot tell which key it waits on.`;
-  const opts = gateOpts(tr);
   for (const n of ['approvals', 'approvers', 'requester']) {
     if ((opts.get(n) ?? '').includes('$(')) return `Cannot resolve the --${n} "${opts.get(n)}" of TaskRun ${where}: cannot tell whose votes count.`;
   }
@@ -228,11 +228,11 @@ export function parseDuration(text) {
 export function describeRun(tr) {
   const labels = tr.metadata.labels || {};
   const opts = gateOpts(tr);
-  const dest = target(tr, opts);
   const dirWs = dirWorkspace(tr, opts);
+  const dest = target(tr, opts, dirWs);
   const bound = dirWs?.configMap ? dirWs : null;
-  const key = runKey(tr);
-  const keyWhy = keyProblem(tr);
+  const key = runKey(tr, opts);
+  const keyWhy = keyProblem(tr, opts);
   const approvals = opts.get('approvals') || '1';
   const approvers = [];
   for (const a of (opts.get('approvers') ?? '').split(',')) {
