@@ -461,6 +461,10 @@ const around = [
     podRequest("UPDATE", "system:serviceaccount:kube-system:generic-garbage-collector", gatePod(),
       gatePod((s, p) => { delete p.metadata.ownerReferences; })), false, "only Tekton"],
   // what the cluster and the users still do
+  ["attack: a ServiceAccount named as Tekton's in the gate namespace creates the gate's pod",
+    podRequest("CREATE", "system:serviceaccount:approve-quorum:tekton-pipelines-controller", null, gatePod()), false, "only Tekton"],
+  ["attack: a ServiceAccount named as Tekton's in the gate namespace creates a TaskRun",
+    runRequest("CREATE", "system:serviceaccount:approve-quorum:tekton-pipelines-controller", null, taskRun()), false, "only Tekton"],
   ["runs: the kubelet writes the gate pod's status", kubelet(podRequest("UPDATE", "system:node:n1", gatePod(),
     withStatus(gatePod(), terminatedApproved), "status")), true],
   ["runs: the scheduler writes the gate pod's status (PodScheduled)", podRequest("UPDATE", "system:kube-scheduler", gatePod(),
