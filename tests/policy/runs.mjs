@@ -368,6 +368,29 @@ const withStatus = (run, status) => { const o = clone(run); o.status = status; r
 const running = { conditions: [{ type: "Succeeded", status: "Unknown", reason: "Running" }], podName: "release-x7k2p-approval-pod" };
 const forgedDone = { conditions: [{ type: "Succeeded", status: "True", reason: "Succeeded" }], podName: "release-x7k2p-approval-pod",
   results: [{ name: "decision", type: "string", value: "approved" }, { name: "approver", type: "string", value: "alice@example.com,bob@example.com" }] };
+// A pod of the requester's made to pass for the gate's: another
+// ServiceAccount, no gate ConfigMap (not gated), Tekton's name, label and owner.
+const ungatedPod = (fn = () => {}) => gatePod((s, p) => {
+  s.serviceAccountName = s.serviceAccount = "default"; s.volumes = []; s.containers[0].volumeMounts = [];
+  s.containers[0].image = "registry.example.com/dave/say-approved:1";
+  fn(s, p);
+});
+const plainPod = (fn = () => {}) => {
+  const p = { apiVersion: "v1", kind: "Pod", metadata: { name: "web-5d4f-x2b7c", namespace: "approve-quorum", labels: { app: "web" } },
+    spec: { serviceAccountName: "default", serviceAccount: "default", containers: [{ name: "web", image: "registry.example.com/web:1" }] } };
+  fn(p);
+  return p;
+};
+const terminatedApproved = { phase: "Succeeded", containerStatuses: [{ name: "step-approve", state: { terminated: { exitCode: 0,
+  message: '[{"key":"decision","value":"approved","type":1}]' } } }] };
+function connectRequest(user, pod, sub) {
+  return { uid: "61bb", kind: { group: "", version: "v1", kind: sub === "exec" ? "PodExecOptions" : "PodAttachOptions" },
+    resource: { group: "", version: "v1", resource: "pods" }, subResource: sub, name: pod, namespace: "approve-quorum",
+    operation: "CONNECT", userInfo: { username: user, groups: ["system:authenticated"] },
+    object: { apiVersion: "v1", kind: sub === "exec" ? "PodExecOptions" : "PodAttachOptions", stdin: true, tty: true, container: "step-approve",
+      command: ["sh"] }, oldObject: null };
+}
+const kubelet = (r) => { r.userInfo.groups = ["system:nodes", "system:authenticated"]; return r; };
 const around = [
   ["attack: an approver swaps the gate pod's step image (the nudge's patch on pods): the kubelet restarts the step with it, as the pinned ServiceAccount",
     podRequest("UPDATE", ALICE, gatePod(), gatePod((s) => { s.containers[0].image = "registry.example.com/alice/approve-all:1"; })),
@@ -409,6 +432,54 @@ const around = [
   ["runs: a pod of another ServiceAccount, without the gate ConfigMap, is not concerned",
     podRequest("UPDATE", ALICE, gatePod((s) => { s.serviceAccountName = s.serviceAccount = "default"; s.volumes = []; s.containers[0].volumeMounts = []; }),
       gatePod((s) => { s.serviceAccountName = s.serviceAccount = "default"; s.volumes = []; s.containers[0].volumeMounts = []; s.containers[0].image = "x"; })), true],
+  // Tekton takes a pod by status.podName (whoever made it), or by the label
+  // tekton.dev/taskRun and a controller ownerReference: an ungated pod of the
+  // requester's, as another ServiceAccount and without the ConfigMap, whose
+  // step's termination message says decision approved.
+  ["attack: the gate's pod deleted, a user creates an ungated pod of its name (Tekton gets TaskRun.status.podName by name)",
+    podRequest("CREATE", DAVE, null, ungatedPod()), false, "only Tekton"],
+  ["attack: a user creates an ungated pod of the gate's retry name",
+    podRequest("CREATE", DAVE, null, ungatedPod((s, p) => { p.metadata.name = "release-x7k2p-approval-pod-retry1"; })), false, "only Tekton"],
+  ["attack: a user creates an ungated pod labelled tekton.dev/taskRun and controlled by the gate's TaskRun (adopted while status.podName is empty)",
+    podRequest("CREATE", DAVE, null, ungatedPod((s, p) => { p.metadata.name = "daves-pod-x"; })), false, "only Tekton"],
+  ["attack: a user creates an ungated pod owned by the gate's TaskRun only",
+    podRequest("CREATE", DAVE, null, ungatedPod((s, p) => { p.metadata.name = "daves-pod-x"; p.metadata.labels = {}; })), false, "only Tekton"],
+  ["attack: a user labels and owns a pod of their own as the gate's TaskRun's (UPDATE)",
+    podRequest("UPDATE", DAVE, ungatedPod((s, p) => { p.metadata.name = "daves-pod-x"; p.metadata.labels = {}; delete p.metadata.ownerReferences; }),
+      ungatedPod((s, p) => { p.metadata.name = "daves-pod-x"; })), false, "only Tekton"],
+  ["attack: a user writes the gate pod's status: the step terminated with decision approved (pods/status)",
+    podRequest("UPDATE", DAVE, gatePod(), withStatus(gatePod(), terminatedApproved), "status"), false, "only the kubelet"],
+  ["attack: a user writes the status of a Tekton pod of another ServiceAccount (pods/status)",
+    podRequest("UPDATE", DAVE, ungatedPod(), withStatus(ungatedPod(), terminatedApproved), "status"), false, "only the kubelet"],
+  ["attack: a user named system:node:x, not in system:nodes, writes the gate pod's status",
+    podRequest("UPDATE", "system:node:x", gatePod(), withStatus(gatePod(), terminatedApproved), "status"), false, "only the kubelet"],
+  ["attack: an approver execs into the gate's pod (CONNECT pods/exec), with its token and volumes",
+    connectRequest(ALICE, "release-x7k2p-approval-pod", "exec"), false, "no exec"],
+  ["attack: an approver attaches to a retried gate pod (CONNECT pods/attach)",
+    connectRequest(ALICE, "release-x7k2p-approval-pod-retry2", "attach"), false, "no exec"],
+  ["attack: the garbage collector orphans the gate's pod (ownerReferences dropped)",
+    podRequest("UPDATE", "system:serviceaccount:kube-system:generic-garbage-collector", gatePod(),
+      gatePod((s, p) => { delete p.metadata.ownerReferences; })), false, "only Tekton"],
+  // what the cluster and the users still do
+  ["attack: a ServiceAccount named as Tekton's in the gate namespace creates the gate's pod",
+    podRequest("CREATE", "system:serviceaccount:approve-quorum:tekton-pipelines-controller", null, gatePod()), false, "only Tekton"],
+  ["attack: a ServiceAccount named as Tekton's in the gate namespace creates a TaskRun",
+    runRequest("CREATE", "system:serviceaccount:approve-quorum:tekton-pipelines-controller", null, taskRun()), false, "only Tekton"],
+  ["runs: the kubelet writes the gate pod's status", kubelet(podRequest("UPDATE", "system:node:n1", gatePod(),
+    withStatus(gatePod(), terminatedApproved), "status")), true],
+  ["runs: the scheduler writes the gate pod's status (PodScheduled)", podRequest("UPDATE", "system:kube-scheduler", gatePod(),
+    withStatus(gatePod(), { conditions: [{ type: "PodScheduled", status: "True" }] }), "status"), true],
+  ["runs: Tekton creates the gate's retry pod",
+    podRequest("CREATE", CONTROLLER, null, gatePod((s, p) => { p.metadata.name = "release-x7k2p-approval-pod-retry1"; })), true],
+  ["runs: the nudge labels the gate's pod", podRequest("UPDATE", ALICE, gatePod(),
+    gatePod((s, p) => { p.metadata.labels["approve-step/nudged"] = "1"; })), true],
+  ["runs: a user creates an ordinary pod (another ServiceAccount, no Tekton name or marks)",
+    podRequest("CREATE", DAVE, null, plainPod()), true],
+  ["runs: the ReplicaSet controller adopts an ordinary pod (ownerReferences of a ReplicaSet)",
+    podRequest("UPDATE", "system:serviceaccount:kube-system:replicaset-controller", plainPod(), plainPod((p) => {
+      p.metadata.ownerReferences = [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-5d4f", uid: "aa11", controller: true }]; })), true],
+  ["runs: a user writes an ordinary pod's status", podRequest("UPDATE", DAVE, plainPod(), withStatus(plainPod(), { phase: "Running" }), "status"), true],
+  ["runs: exec into an ordinary pod", connectRequest(ALICE, "web-5d4f-x2b7c", "exec"), true],
   ["attack: a user writes the status of a run of another form (one made before the policy was bound)",
     statusRequest(DAVE, bareRun("v1", () => {}), withStatus(bareRun("v1", () => {}), { conditions: running.conditions })), false, "carries only"],
 ];
