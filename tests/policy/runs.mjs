@@ -16,6 +16,19 @@ const runsPolicy = loadPolicy(RUNS_POLICY);
 const runsBinding = loadBinding(join(root, "examples", "quorum", "runs-binding.yaml"));
 const [gateParams] = ex("gate-params.yaml");
 const RUNS_IDENTS = new Set([...ALLOWED_IDENTS, "params"]);
+
+// Each [name, request, want, msg]: the runs policy, bound in the gate
+// namespace, admits REQUEST exactly when WANT, and a denial says MSG.
+function checkRunsCases(cases) {
+  for (const [name, request, want, msg] of cases) {
+    check(`case: ${name}`, () => {
+      const r = admit(runsPolicy, runsBinding, request, { "kubernetes.io/metadata.name": "approve-quorum" }, gateParams);
+      if (r.errors.length) return `errors: ${r.errors.join("; ")}`;
+      if (r.allowed !== want) return `allowed=${r.allowed} (${r.message}), want ${want}`;
+      if (msg && !r.message.includes(msg)) return `message ${JSON.stringify(r.message)} lacks ${JSON.stringify(msg)}`;
+    });
+  }
+}
 checkSubset("runs policy subset", runsPolicy, RUNS_IDENTS);
 const CONTROLLER = "system:serviceaccount:tekton-pipelines:tekton-pipelines-controller";
 const [examplePipelineRun] = ex("pipelinerun.yaml");
@@ -60,7 +73,7 @@ const DAVE = "dave@example.com";
 const otherVotes = { name: "approvals", configMap: { name: "release-approvals",
   items: [{ key: "release-old-approval.alice_40example.com", path: "release-x7k2p-approval.alice_40example.com" },
     { key: "release-old-approval.bob_40example.com", path: "release-x7k2p-approval.bob_40example.com" }] } };
-for (const [name, request, want, msg] of [
+checkRunsCases([
   ["runs: the example's run, as the requester starts it", runRequest("CREATE", DAVE, null, gatedRun()), true],
   ["runs: Tekton creates the gate's TaskRun", runRequest("CREATE", CONTROLLER, null, taskRun()), true],
   ["runs: cancelling a gated run (UPDATE, same spec)", runRequest("UPDATE", "alice@example.com", gatedRun(),
@@ -135,14 +148,7 @@ for (const [name, request, want, msg] of [
     runRequest("CREATE", DAVE, null, taskRun((s) => { s.workspaces = []; })), false, "only Tekton"],
   ["runs: a TaskRun binding the gate ConfigMap, as another ServiceAccount, by a user",
     runRequest("CREATE", DAVE, null, taskRun((s) => { s.serviceAccountName = "default"; })), false, "only Tekton"],
-]) {
-  check(`case: ${name}`, () => {
-    const r = admit(runsPolicy, runsBinding, request, { "kubernetes.io/metadata.name": "approve-quorum" }, gateParams);
-    if (r.errors.length) return `errors: ${r.errors.join("; ")}`;
-    if (r.allowed !== want) return `allowed=${r.allowed} (${r.message}), want ${want}`;
-    if (msg && !r.message.includes(msg)) return `message ${JSON.stringify(r.message)} lacks ${JSON.stringify(msg)}`;
-  });
-}
+]);
 check("runs: without its parameter ConfigMap, the binding denies every run (fail closed)", () => {
   const r = admit(runsPolicy, runsBinding, runRequest("CREATE", DAVE, null, gatedRun()), { "kubernetes.io/metadata.name": "approve-quorum" }, null);
   if (r.allowed) return "allowed without params";
@@ -265,14 +271,7 @@ for (const [what, pod] of Object.entries(podAttacks)) {
   issue18.push([`attack: v1beta1 spec.podTemplate ${what}`,
     runRequest("CREATE", DAVE, null, v1beta1Run((s) => { s.podTemplate = clone(pod); })), false, "carries only"]);
 }
-for (const [name, request, want, msg] of issue18) {
-  check(`case: ${name}`, () => {
-    const r = admit(runsPolicy, runsBinding, request, { "kubernetes.io/metadata.name": "approve-quorum" }, gateParams);
-    if (r.errors.length) return `errors: ${r.errors.join("; ")}`;
-    if (r.allowed !== want) return `allowed=${r.allowed} (${r.message}), want ${want}`;
-    if (msg && !r.message.includes(msg)) return `message ${JSON.stringify(r.message)} lacks ${JSON.stringify(msg)}`;
-  });
-}
+checkRunsCases(issue18);
 check("runs: every example that binds the runs policy locks image with the gate's params", () => {
   const want = ["approvals", "approvers", "on-timeout", "timeout", "key", "configmap", "api", "bindings-pinned", "image"];
   const have = gateParams.data.lockedParams.split(",");
@@ -483,14 +482,7 @@ const around = [
   ["attack: a user writes the status of a run of another form (one made before the policy was bound)",
     statusRequest(DAVE, bareRun("v1", () => {}), withStatus(bareRun("v1", () => {}), { conditions: running.conditions })), false, "carries only"],
 ];
-for (const [name, request, want, msg] of around) {
-  check(`case: ${name}`, () => {
-    const r = admit(runsPolicy, runsBinding, request, { "kubernetes.io/metadata.name": "approve-quorum" }, gateParams);
-    if (r.errors.length) return `errors: ${r.errors.join("; ")}`;
-    if (r.allowed !== want) return `allowed=${r.allowed} (${r.message}), want ${want}`;
-    if (msg && !r.message.includes(msg)) return `message ${JSON.stringify(r.message)} lacks ${JSON.stringify(msg)}`;
-  });
-}
+checkRunsCases(around);
 
 // ---------------------------------------------------------------------------
 // A gated PipelineRun takes as its task's TaskRun whatever TaskRun bears the
@@ -560,11 +552,4 @@ const squat = [
 check("squat: the long name's approval TaskRun is the short one's (the attack's premise)", () => {
   if (hashedPrefix.length !== 54) return `prefix of ${hashedPrefix.length} characters`;
 });
-for (const [name, request, want, msg] of squat) {
-  check(`case: ${name}`, () => {
-    const r = admit(runsPolicy, runsBinding, request, { "kubernetes.io/metadata.name": "approve-quorum" }, gateParams);
-    if (r.errors.length) return `errors: ${r.errors.join("; ")}`;
-    if (r.allowed !== want) return `allowed=${r.allowed} (${r.message}), want ${want}`;
-    if (msg && !r.message.includes(msg)) return `message ${JSON.stringify(r.message)} lacks ${JSON.stringify(msg)}`;
-  });
-}
+checkRunsCases(squat);
