@@ -382,12 +382,15 @@ const plainPod = (fn = () => {}) => {
 };
 const terminatedApproved = { phase: "Succeeded", containerStatuses: [{ name: "step-approve", state: { terminated: { exitCode: 0,
   message: '[{"key":"decision","value":"approved","type":1}]' } } }] };
+const connectKind = { exec: "PodExecOptions", attach: "PodAttachOptions", portforward: "PodPortForwardOptions", proxy: "PodProxyOptions" };
 function connectRequest(user, pod, sub) {
-  return { uid: "61bb", kind: { group: "", version: "v1", kind: sub === "exec" ? "PodExecOptions" : "PodAttachOptions" },
+  return { uid: "61bb", kind: { group: "", version: "v1", kind: connectKind[sub] },
     resource: { group: "", version: "v1", resource: "pods" }, subResource: sub, name: pod, namespace: "approve-quorum",
     operation: "CONNECT", userInfo: { username: user, groups: ["system:authenticated"] },
-    object: { apiVersion: "v1", kind: sub === "exec" ? "PodExecOptions" : "PodAttachOptions", stdin: true, tty: true, container: "step-approve",
-      command: ["sh"] }, oldObject: null };
+    object: sub === "proxy" ? { apiVersion: "v1", kind: connectKind[sub], path: "/" }
+      : sub === "portforward" ? { apiVersion: "v1", kind: connectKind[sub], ports: [8080] }
+      : { apiVersion: "v1", kind: connectKind[sub], stdin: true, tty: true, container: "step-approve", command: ["sh"] },
+    oldObject: null };
 }
 const kubelet = (r) => { r.userInfo.groups = ["system:nodes", "system:authenticated"]; return r; };
 const around = [
@@ -456,6 +459,10 @@ const around = [
     connectRequest(ALICE, "release-x7k2p-approval-pod", "exec"), false, "no exec"],
   ["attack: an approver attaches to a retried gate pod (CONNECT pods/attach)",
     connectRequest(ALICE, "release-x7k2p-approval-pod-retry2", "attach"), false, "no exec"],
+  ["attack: an approver port-forwards to the gate's pod (CONNECT pods/portforward)",
+    connectRequest(ALICE, "release-x7k2p-approval-pod", "portforward"), false, "no exec"],
+  ["attack: an approver proxies HTTP into the gate's pod (CONNECT pods/proxy)",
+    connectRequest(ALICE, "release-x7k2p-approval-pod", "proxy"), false, "no exec"],
   ["attack: the garbage collector orphans the gate's pod (ownerReferences dropped)",
     podRequest("UPDATE", "system:serviceaccount:kube-system:generic-garbage-collector", gatePod(),
       gatePod((s, p) => { delete p.metadata.ownerReferences; })), false, "only Tekton"],
