@@ -35,7 +35,9 @@ step_packages() {
 	fresh) echo podman runc debootstrap uidmap slirp4netns fuse-overlayfs \
 		debian-archive-keyring ;;
 	docs) echo libcmocka-dev python3-yaml ;;
-	examples) echo libcmocka-dev python3-yaml jq ;; # jq: the READMEs' commands
+	# jq: the READMEs' commands; openssl, kubectl: the API examples' fake
+	# API server and the real kubectl with the plugin
+	examples) echo libcmocka-dev python3-yaml jq openssl "$(command -v kubectl >/dev/null 2>&1 || echo kubernetes-client)" ;;
 	catalog) echo libcmocka-dev yamllint python3-yaml python3-jsonschema python3-kubernetes ;;
 	plugin) echo shellcheck jq python3-yaml python3-jsonschema ;; # yaml, jsonschema: the krew manifest
 	# Debian's Chromium for the browser; kubectl's own package only where

@@ -1,23 +1,16 @@
 #!/usr/bin/env python3
-"""The cluster behind the console's browser tests: tests/lib/fakeapi.py (TLS,
-tokens, get/list/watch/merge patch) holding realistic Tekton objects, with
-what an approver's cluster adds in front of the store:
-
-- SelfSubjectReview (`kubectl auth whoami`) for each user's token;
-- the approve-step vote policy on labelled ConfigMaps (a user writes only
-  their own KEY.NAME, once), denied as the API server words a
-  ValidatingAdmissionPolicy's denial;
-- failures a test arms: any status and message for chosen requests.
+"""The cluster behind the console's browser tests: tests/lib/fakecluster.py
+(fakeapi.py's TLS, tokens, get/list/watch/merge patch, with SelfSubjectReview,
+the vote policy and armed failures in front) holding realistic Tekton
+objects: the fixture every case starts from.
 
 It writes a kubeconfig with one context per user, prints one JSON line
 {"kubeconfig": ..., "url": ...} and then answers JSON commands on stdin, one
-per line, with one JSON line each (see COMMANDS).
+per line, with one JSON line each (Cluster's cmd_ methods).
 """
 
-import copy
 import json
 import os
-import re
 import sys
 import tempfile
 import time
@@ -25,7 +18,7 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.environ.get("FAKEAPI_LIB", os.path.join(HERE, "..", "lib")))
-import fakeapi  # noqa: E402
+from fakecluster import Cluster  # noqa: E402
 
 T0 = "2024-10-01T09:00:00Z"
 USERS = {
@@ -36,7 +29,6 @@ USERS = {
     "erin": ("erin@example.com", ["developers"]),
     "frank": ("frank@example.com", []),  # no Role at all: 403 on everything
 }
-POLICY = "ValidatingAdmissionPolicy 'approve-step-votes' with binding 'approve-step-votes-binding' denied request: "
 
 
 def ts(minutes):
@@ -231,6 +223,20 @@ def objects():
                               ("approvers", "alice@example.com, bob@example.com")], cm="approve-cm", start=56)),
         ("pods", pod("apps", "hold-3-approval-pod", "hold-3-approval")),
         ("configmaps", {"metadata": {"name": "hold-votes", "namespace": "apps", "labels": gate}, "data": {}}),
+        # examples/per-run-configmap: the gate's workspace an emptyDir, the
+        # votes in the run's own ConfigMap, named by the configmap param
+        ("pipelineruns", pipelinerun("approve-per-run", "release-7x9k", "dave@example.com")),
+        ("taskruns", taskrun("approve-per-run", "release-7x9k-approval", "release-7x9k",
+                             [("approvals", "2"), ("approvers", "alice@example.com,bob@example.com,carol@example.com"),
+                              ("requester", "dave@example.com"), ("configmap", "release-7x9k-votes"), ("timeout", "24h")],
+                             start=58, workspace={"name": "data", "emptyDir": {}})),
+        ("pods", pod("approve-per-run", "release-7x9k-approval-pod", "release-7x9k-approval")),
+        ("configmaps", {"metadata": {"name": "release-7x9k-votes", "namespace": "approve-per-run", "labels": gate,
+                                     "ownerReferences": [{"apiVersion": "tekton.dev/v1", "kind": "PipelineRun",
+                                                          "name": "release-7x9k",
+                                                          "uid": str(uuid.uuid5(uuid.NAMESPACE_URL,
+                                                                                "approve-per-run/pr/release-7x9k"))}]},
+                        "data": {}}),
         # the classic single decision: no quorum params, an unlabelled ConfigMap
         ("taskruns", taskrun("plain", "deploy-approval-x7k2p", None, [("timeout", "1h"), ("on-timeout", "approve")],
                              cm="approvals", start=50)),
@@ -242,185 +248,16 @@ def objects():
     return out
 
 
-def encode(name):
-    return "".join(c if re.match(r"[-.a-zA-Z0-9]$", c) else "_%02x" % b
-                   for b in name.encode() for c in [chr(b)])
-
-
-PENDING = re.compile(r"(?i)^[ \t\r\n]*(init|pending|notifying|notified|waiting)?[ \t\r\n]*$")
-
-
-def policy(user, old, patch):
-    """The vote policy's message for a merge patch of a labelled ConfigMap, or None."""
-    old_data = old.get("data") or {}
-    new = fakeapi.merge_patch(old, patch)
-    if (old.get("metadata", {}).get("labels") or {}).get("approve-step/gate") != "true":
-        return None
-    new_data = new.get("data") or {}
-    changed = sorted(k for k in set(old_data) | set(new_data) if old_data.get(k) != new_data.get(k))
-    me = encode(user)
-    for k in changed:
-        if k.find(".") < 1:
-            return f"approve-step: key {k} is not a vote: in a ConfigMap labelled approve-step/gate=true only votes KEY.NAME may be written (KEY without a dot, NAME your encoded user name)"
-    for k in changed:
-        if k[k.index(".") + 1:] != me:
-            return f"approve-step: key {k} is the vote of {k[k.index('.') + 1:]}, not yours: as {user} you may only write KEY.{me} (KEY without a dot)"
-    for k in changed:
-        if k in old_data and not PENDING.match(old_data[k]):
-            return f"approve-step: vote {k} already holds a decision and cannot be changed or removed: a decision is final"
-    return None
-
-
-def resources(group_version, kinds):
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": [
-        {"name": plural, "singularName": kind.lower(), "namespaced": namespaced, "kind": kind,
-         "verbs": verbs or ["create", "delete", "get", "list", "patch", "update", "watch"]}
-        for plural, kind, namespaced, verbs in kinds]}
-
-
-def group(name, version):
-    gv = {"groupVersion": f"{name}/{version}", "version": version}
-    return {"name": name, "versions": [gv], "preferredVersion": gv}
-
-
-# Legacy discovery, as much as kubectl (the plugin's calls) asks for.
-DISCOVERY = {
-    "/api": {"kind": "APIVersions", "versions": ["v1"],
-             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]},
-    "/apis": {"kind": "APIGroupList", "apiVersion": "v1",
-              "groups": [group("authentication.k8s.io", "v1"), group("tekton.dev", "v1")]},
-    "/api/v1": resources("v1", [("configmaps", "ConfigMap", True, None), ("pods", "Pod", True, None)]),
-    "/apis/tekton.dev/v1": resources("tekton.dev/v1", [("taskruns", "TaskRun", True, None),
-                                                       ("pipelineruns", "PipelineRun", True, None)]),
-    "/apis/authentication.k8s.io/v1": resources("authentication.k8s.io/v1", [
-        ("selfsubjectreviews", "SelfSubjectReview", False, ["create"]),
-        ("tokenreviews", "TokenReview", False, ["create"])]),
-}
-
-
-def raw(code, obj):
-    body = fakeapi.go_json(obj)
-    return (f"HTTP/1.1 {code} {fakeapi.REASONS.get(code, 'Unknown')}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
-
-
-class Cluster:
-    def __init__(self):
-        self.certs = fakeapi.Certs()
-        tokens = {f"token-{k}": v[0] for k, v in USERS.items()}
-        self.api = fakeapi.FakeAPI(self.certs, tokens=tokens)
-        self.failures = []  # armed: {method, path (regex), status, message, reason, times}
-        self.log = []  # admission outcomes: (user, path, message or None)
-        for key, (user, _) in USERS.items():
-            if key != "frank":
-                for res in fakeapi.KINDS:
-                    self.api.grant(user, {"get", "list", "watch", "patch", "create", "update"}, res)
-        self.api.on_request = self.front
-        self.reset()
-
-    def reset(self):
-        self.api.end_watches()
-        self.api.store = fakeapi.Store()
-        self.api.chunking = fakeapi.per_line
-        self.failures = []
-        for res, obj in objects():
-            self.api.store.create(res, obj["metadata"]["namespace"], obj)
-
-    def front(self, req):
-        """What the API server does before the store: authentication
-        (fakeapi's), SelfSubjectReview, armed failures, admission."""
-        auth = req.headers.get("authorization", "")
-        user = self.api.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
-        if user is None:
-            return None  # fakeapi answers 401
-        for f in self.failures:
-            if f["times"] and req.method == f["method"] and re.search(f["path"], req.path):
-                f["times"] -= 1
-                req.user = user
-                return raw(f["status"], fakeapi.status(f["status"], f.get("reason", "Forbidden"), f["message"]))
-        if req.method == "GET" and req.path in DISCOVERY:
-            req.user = user
-            return raw(200, DISCOVERY[req.path])
-        if req.method == "POST" and req.path == "/apis/authentication.k8s.io/v1/selfsubjectreviews":
-            groups = next(g for u, g in USERS.values() if u == user) + ["system:authenticated"]
-            req.user = user
-            return raw(201, {"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
-                             "metadata": {"creationTimestamp": None},
-                             "status": {"userInfo": {"username": user, "groups": groups}}})
-        m = re.match(r"^/api/v1/namespaces/([^/]+)/configmaps/([^/]+)$", req.path)
-        if req.method == "PATCH" and m:
-            old = self.api.store.get("configmaps", m.group(1), m.group(2))
-            try:
-                patch = json.loads(req.body or b"null")
-            except ValueError:
-                return None
-            message = old and isinstance(patch, dict) and policy(user, old, patch)
-            self.log.append([user, req.path, message or None])
-            if message:
-                req.user = user
-                return raw(403, fakeapi.status(403, "Forbidden", f'configmaps "{m.group(2)}" is forbidden: {POLICY}{message}',
-                                               {"name": m.group(2), "kind": "configmaps"}))
-        return None
-
-    def kubeconfig(self, path):
-        import base64
-        ca = base64.b64encode(open(self.api.ca_path, "rb").read()).decode()
-        cfg = {"apiVersion": "v1", "kind": "Config", "preferences": {},
-               "clusters": [{"name": "fake", "cluster": {"server": self.api.url, "certificate-authority-data": ca}}],
-               "users": [{"name": k, "user": {"token": f"token-{k}"}} for k in USERS],
-               "contexts": [{"name": k, "context": {"cluster": "fake", "user": k, "namespace": "ci"}} for k in USERS],
-               "current-context": "alice"}
-        with open(path, "w") as f:
-            json.dump(cfg, f)
-
-    # -- commands: {"op": NAME, ...} -> JSON-able answer
-    def cmd_reset(self, c):
-        self.reset()
-        return True
-
-    def cmd_get(self, c):
-        return self.api.store.get(c["resource"], c["ns"], c["name"])
-
-    def cmd_patch(self, c):
-        return self.api.store.patch(c["resource"], c["ns"], c["name"], c["patch"])
-
-    def cmd_create(self, c):
-        return self.api.store.create(c["resource"], c["object"]["metadata"]["namespace"], c["object"])
-
+class ConsoleCluster(Cluster):
     def cmd_finish(self, c):
         """Ends a TaskRun as Tekton does when the step exits."""
         tr = self.api.store.get("taskruns", c["ns"], c["name"])
         finish(tr, c["reason"], c["status"], c.get("minutes", 70), c["results"])
         return self.api.store.update("taskruns", c["ns"], c["name"], tr)
 
-    def cmd_fail(self, c):
-        self.failures.append({"times": 1, **c})
-        return True
-
-    def cmd_requests(self, c):
-        return [{"method": r.method, "path": r.path, "query": r.query, "user": r.user, "status": r.status,
-                 "body": (r.body or b"").decode("utf-8", "replace")} for r in self.api.requests]
-
-    def cmd_chunking(self, c):
-        """How watch events are cut into chunks: per_line, mid_line, bytewise."""
-        self.api.chunking = {"per_line": fakeapi.per_line, "mid_line": fakeapi.mid_line,
-                             "bytewise": fakeapi.bytewise}[c["how"]]
-        return True
-
-    def cmd_end_watches(self, c):
-        self.api.end_watches()
-        return True
-
-    def cmd_expire(self, c):
-        self.api.store.expire()
-        return True
-
-    def cmd_admission(self, c):
-        return self.log
-
 
 def main():
-    cluster = Cluster()
+    cluster = ConsoleCluster(USERS, objects, no_rights={"frank"})
     cluster.api.start()
     tmp = tempfile.mkdtemp(prefix="console-cluster-")
     kubeconfig = os.path.join(tmp, "kubeconfig")

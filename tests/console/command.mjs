@@ -47,7 +47,7 @@ test('all namespaces with -A', async () => {
   assert.match(u.line, /#secret=[0-9a-f]{32}&all-namespaces=1$/);
   const page = await open(u);
   await card(page, 'exp-1').waitFor();
-  assert.equal(await page.locator('#waiting-count').textContent(), '8'); // ci 2, lab 1, odd 2, plain 1, apps 2
+  assert.equal(await page.locator('#waiting-count').textContent(), '9'); // ci 2, lab 1, odd 2, plain 1, apps 2, approve-per-run 1
   assert.ok((await text(card(page, 'exp-1'))).includes('Namespace lab'));
   await page.close();
   await stop(u);

@@ -324,3 +324,22 @@ test('a StepAction gate in a user\'s own Task is found by its /approve-step step
   await page.close();
   await stop(u);
 });
+
+test('a ConfigMap per run (examples/per-run-configmap): the gate with an emptyDir workspace is listed by its PipelineRun and voted on in <run>-votes', async () => {
+  await fake('reset');
+  const u = await ui('alice', '-n', 'approve-per-run');
+  const page = await open(u);
+  const run = card(page, 'release-7x9k');
+  await run.getByRole('button', { name: 'Approve' }).waitFor();
+  const tr = await fake('get', { resource: 'taskruns', ns: 'approve-per-run', name: 'release-7x9k-approval' });
+  const key = `release-7x9k-approval-${tr.metadata.uid}`;
+  assert.ok((await text(run)).includes(`ConfigMap approve-per-run/release-7x9k-votes, key ${key}.NAME`), await text(run));
+  await run.getByLabel('Comment').fill('checked');
+  await run.getByRole('button', { name: 'Approve' }).click();
+  await run.getByRole('button', { name: 'Yes, approve' }).click();
+  await run.locator('.note.ok').waitFor();
+  assert.equal((await cm('approve-per-run', 'release-7x9k-votes'))[`${key}.alice_40example.com`], voteValue('approved', 'checked'));
+  await until('1 of 2', async () => (await text(run)).includes('1 of 2 approvals (alice@example.com)'));
+  await page.close();
+  await stop(u);
+});

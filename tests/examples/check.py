@@ -41,17 +41,22 @@ What it models of Tekton (docs/examples-check.md says the same for users):
   run's directory, and a `kubectl` that applies patch, create, wait and
   annotate to the volumes (tests/examples/kubectl) and fails on anything
   else. Sidecars run beside the steps. `sleep` returns at once.
+- a gate with `api: "on"`: the Kubernetes API of api.py (a fake API
+  server holding what Tekton writes), the real kubectl and plugin for the
+  README's lines, each as the person it names; console blocks' commands
+  must print what the README shows.
 
 What it does not model: a param default naming another param, object
-params and `$(params.x[N])`; the Kubernetes API (api: on gates, `kubectl
-approve`, RBAC, admission policies; those examples are resolved and their
-argv checked, not run), images (busybox's sh is the host's sh), retries,
+params and `$(params.x[N])`; RBAC and the admission policies other than
+the vote policy (api.py says what of the API it models), images
+(busybox's sh is the host's sh), retries,
 timeouts of the PipelineRun, Tekton's name hashing, matrix, pipelines in
 pipelines, custom tasks, workspace subPath, and validation of the YAML
 (tests/catalog does that).
 """
 
 import argparse
+import difflib
 import glob
 import json
 import os
@@ -72,8 +77,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 from volume import KubeletVolume  # noqa: E402
+from api import PEOPLE, Api  # noqa: E402
 
 GATE_WAIT = 4.0      # seconds a gate may take to decide once decided
+PLUGIN = os.path.join(ROOT, "plugin", "kubectl-approve")
 NAMESPACE = "default"
 
 
@@ -257,6 +264,8 @@ class Env:
             return self.run_gate(st, env)
         penv = dict(os.environ)
         penv.update(env)
+        if self.check.api:
+            penv.update(self.check.api.pod_env(env.get("EXAMPLES_PIPELINE_TASK"))[0])
         for e in st.get("env", []) or []:
             penv[e["name"]] = str(e.get("value", ""))
         if "script" in st:
@@ -281,9 +290,19 @@ class Env:
         if "--key" in argv:  # what the log's first lines name
             self.gate_key = argv[argv.index("--key") + 1]
         penv = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        if self.check.api:
+            pod, creds = self.check.api.pod_env(env.get("EXAMPLES_PIPELINE_TASK"))
+            penv.update(KUBERNETES_SERVICE_HOST=pod["KUBERNETES_SERVICE_HOST"],
+                        KUBERNETES_SERVICE_PORT=pod["KUBERNETES_SERVICE_PORT"])
+            argv += ["--api-credentials", creds]
         p = subprocess.Popen(argv, env=penv, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
         self.check.started(env["EXAMPLES_TASKRUN"])
+        # the README's lines take their time (kubectl, the plugin): the
+        # gate has GATE_WAIT once they are done
+        deadline = time.time() + 60
+        while not self.check.acted.is_set() and p.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
         try:
             out, _ = p.communicate(timeout=self.check.gate_wait)
             rc = p.returncode
@@ -291,6 +310,8 @@ class Env:
             p.kill()
             out, _ = p.communicate()
             rc = None
+        if "--api-credentials" in argv:
+            argv = argv[:argv.index("--api-credentials")]
         self.gates.append({"argv": argv[1:], "rc": rc, "log": out})
         return rc
 
@@ -319,19 +340,33 @@ class Check:
         self.gate_wait = gate_wait
         self.objs = Objects(load(root))
 
+    def uid(self, name):
+        """A run's UID: the one the README shows for it, else a new one."""
+        return self.given.get("uids", {}).get(name) or str(uuid.uuid4())
+
     def started(self, taskrun):
         open(os.path.join(self.state, "pods", taskrun), "w").close()
 
     # A scenario: run one PipelineRun/TaskRun, with actions applied by a
     # shell (the README's lines) once its gate waits.
-    def execute(self, run_file, run, actions, configmaps):
+    def execute(self, run_file, run, actions, configmaps, given=None):
+        """GIVEN: what the README shows of the run ({"name", "uids",
+        "namespace"}), so that its lines and their output hold as written;
+        with "api", the run's gates read the Kubernetes API of api.py."""
         self.state = tempfile.mkdtemp(prefix="examples-")
         self.actor = None
+        self.api = None
+        self.given = given or {}
+        self.acted = threading.Event()
+        if not actions:
+            self.acted.set()
         try:
             return self._execute(run_file, run, actions, configmaps)
         finally:
             if self.actor and self.actor.is_alive():
                 self.actor.join()
+            if self.api:
+                self.api.stop()
             shutil.rmtree(self.state, ignore_errors=True)
 
     def _execute(self, run_file, run, actions, configmaps):
@@ -340,12 +375,19 @@ class Check:
             os.makedirs(os.path.join(st, d))
         for name, data in configmaps.items():
             KubeletVolume(os.path.join(st, "configmaps", name)).update(data)
-        os.symlink(os.path.join(HERE, "kubectl"), os.path.join(st, "bin", "kubectl"))
+        meta = run["metadata"]
+        self.namespace = meta.get("namespace") or self.given.get("namespace") or NAMESPACE
+        if self.given.get("api"):
+            # the real kubectl and plugin, against the run's cluster
+            self.api = Api(st, self.namespace, run, seed_configmap_docs(self.objs, run_file))
+            self.api.start()
+            os.symlink(PLUGIN, os.path.join(st, "bin", "kubectl-approve"))
+        else:
+            os.symlink(os.path.join(HERE, "kubectl"), os.path.join(st, "bin", "kubectl"))
         with open(os.path.join(st, "bin", "sleep"), "w") as f:
             f.write("#!/bin/sh\nexit 0\n")
         os.chmod(os.path.join(st, "bin", "sleep"), 0o755)
-        meta = run["metadata"]
-        name = meta.get("name") or meta["generateName"] + uuid.uuid4().hex[:5]
+        name = meta.get("name") or self.given.get("name") or meta["generateName"] + uuid.uuid4().hex[:5]
         env = {"EXAMPLES_STATE": st, "EXAMPLES_RUN_FILE": os.path.abspath(run_file),
                "EXAMPLES_RUN_NAME": name,
                "PATH": os.path.join(st, "bin") + ":" + os.environ.get("PATH", "")}
@@ -374,18 +416,38 @@ class Check:
             time.sleep(0.01)
         time.sleep(0.15)   # let the gate print its start and read the volume
         ex.action_results = []
-        for line in actions:
-            penv = dict(os.environ)
-            penv.update(env)
-            # KEY=... in a README is an example value: "take the key from
-            # the log", which names the key the gate was given
-            if line.startswith("KEY="):
-                continue
-            script = "PR=%s\nKEY=%s\n%s\n" % (shlex.quote(ex.name),
-                                              shlex.quote(getattr(ex, "gate_key", "")), line)
-            p = subprocess.run(["/bin/sh", "-ec", script], env=penv, cwd=self.root,
-                               capture_output=True, text=True, timeout=20)
-            ex.action_results.append((line, p.returncode, p.stderr.strip()))
+        try:
+            for a in actions:
+                ex.action_results.append(self.act_line(ex, a, env))
+        finally:
+            self.acted.set()
+
+    def act_line(self, ex, a, env):
+        """One README line, as its user (a kubeconfig of theirs with the
+        API), answering y where the plugin asks: (line, rc, error)."""
+        line = a["cmd"]
+        penv = dict(os.environ)
+        penv.update(env)
+        if self.api:
+            penv["KUBECONFIG"] = self.api.kubeconfig(a.get("user") or "alice")
+        # KEY=... in a README is an example value: "take the key from
+        # the log", which names the key the gate was given
+        if line.startswith("KEY="):
+            return line, 0, ""
+        script = "PR=%s\nKEY=%s\n%s\n" % (shlex.quote(ex.name),
+                                          shlex.quote(getattr(ex, "gate_key", "")), line)
+        p = subprocess.run(["/bin/sh", "-ec", script], env=penv, cwd=self.root, input="y\n",
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30)
+        if p.returncode != 0:
+            return line, p.returncode, p.stdout.strip()
+        if a.get("out") is not None:
+            # a terminal shows the y typed at the plugin's question
+            got = re.sub(r"(\[y/N\] )", r"\1y\n", p.stdout).rstrip("\n").splitlines()
+            want = a["out"].rstrip("\n").splitlines()
+            if got != want:
+                diff = "\n".join(difflib.unified_diff(want, got, "README", "ran", lineterm="", n=1))
+                return line, "output", "the README shows other output than the command gives:\n" + diff
+        return line, 0, ""
 
     def workspace_dirs(self, bindings, troot, shared):
         os.makedirs(os.path.join(troot, "workspace"), exist_ok=True)
@@ -406,15 +468,18 @@ class Check:
             else:
                 raise Fail("workspace %s: binding %r not modelled" % (wname, b))
 
-    def exec_taskrun(self, ex, spec, params, ctx, near, bindings, env, shared):
+    def exec_taskrun(self, ex, spec, params, ctx, near, bindings, env, shared, tekton=None):
         troot = os.path.join(self.state, "runs", ctx["taskRun.name"])
         os.makedirs(troot)
         self.workspace_dirs(bindings, troot, shared)
+        if self.api:
+            self.api.taskrun(ctx, spec, params, bindings, **(tekton or {}))
         for w in spec.get("workspaces", []):
             if w["name"] not in bindings and not w.get("optional"):
                 raise Fail("TaskRun %s: workspace %s not bound" % (ctx["taskRun.name"], w["name"]))
         steps, sidecars, results = resolve_task(self.objs, spec, params, ctx, near, troot)
-        env = dict(env, EXAMPLES_TASKRUN=ctx["taskRun.name"])
+        env = dict(env, EXAMPLES_TASKRUN=ctx["taskRun.name"],
+                   EXAMPLES_PIPELINE_TASK=(tekton or {}).get("pipeline_task") or "")
         side = []
         for sc in sidecars:
             penv = dict(os.environ, **env)
@@ -447,19 +512,22 @@ class Check:
             if os.path.exists(f):
                 with open(f) as fh:
                     res[r["name"]] = fh.read()
+        if self.api:
+            self.api.finished(ctx["taskRun.name"], status, res)
         return status, res
 
     def run_taskrun(self, ex, run_file, run, name, env, actor):
         spec = run["spec"]
         task = self.objs.find("Task", spec["taskRef"]["name"], run_file)["spec"] \
             if "taskRef" in spec else spec["taskSpec"]
-        ctx = {"taskRun.name": name, "taskRun.namespace": NAMESPACE,
-               "taskRun.uid": str(uuid.uuid4())}
+        ctx = {"taskRun.name": name, "taskRun.namespace": self.namespace,
+               "taskRun.uid": self.uid(name)}
         binds = {w["name"]: w for w in spec.get("workspaces", [])}
         if actor:
             actor.start()
         status, res = self.exec_taskrun(ex, task, given_params(spec.get("params")), ctx,
-                                        run_file, binds, env, {})
+                                        run_file, binds, env, {},
+                                        {"task": spec.get("taskRef", {}).get("name")})
         return {"status": status, "tasks": {"(taskrun)": (status, res)}}
 
     def run_pipeline(self, ex, run_file, run, name, env, actor):
@@ -467,8 +535,11 @@ class Check:
             if "pipelineRef" in run["spec"] else run["spec"]["pipelineSpec"]
         pvals = param_values(pspec.get("params"), given_params(run["spec"].get("params")),
                              "Pipeline of " + name)
-        pctx = {"context.pipelineRun.name": name, "context.pipelineRun.namespace": NAMESPACE,
-                "context.pipelineRun.uid": str(uuid.uuid4())}
+        pctx = {"context.pipelineRun.name": name, "context.pipelineRun.namespace": self.namespace,
+                "context.pipelineRun.uid": self.uid(name)}
+        if self.api:
+            self.api.pipelinerun(name, pctx["context.pipelineRun.uid"],
+                                 run["spec"].get("pipelineRef", {}).get("name", ""))
         binds = {w["name"]: w for w in run["spec"].get("workspaces", [])}
         for w in pspec.get("workspaces", []):
             if w["name"] not in binds and not w.get("optional"):
@@ -506,10 +577,12 @@ class Check:
             wb = {}
             for w in t2.get("workspaces", []):
                 wb[w["name"]] = binds[w["workspace"]]
-            ctx = {"taskRun.name": tname, "taskRun.namespace": NAMESPACE,
-                   "taskRun.uid": str(uuid.uuid4())}
+            ctx = {"taskRun.name": tname, "taskRun.namespace": self.namespace,
+                   "taskRun.uid": self.uid(tname)}
             return self.exec_taskrun(ex, spec, given_params(t2.get("params")), ctx,
-                                     run_file, wb, env, shared)
+                                     run_file, wb, env, shared,
+                                     {"pr": (name, pctx["context.pipelineRun.uid"]), "pipeline_task": t["name"],
+                                      "task": t2.get("taskRef", {}).get("name")})
 
         pending = dict(tasks)
         running = {}
@@ -560,46 +633,84 @@ class Check:
 
 # ------------------------------------------------------------ scenarios
 def readme_scenarios(root):
-    """{run file: [(label, [lines], expectation)]} from the READMEs' bash
-    blocks: after `kubectl create -f RUN`, each `kubectl patch` line (with
-    the comment above it) is one alternative decision."""
+    """{run file: [(label, [action], expectation, sed, given)]} from the
+    READMEs: after `kubectl create -f RUN` (a bash or sh block), each
+    `kubectl patch|approve|annotate` line of a bash block, with the comment
+    above it or after it, is one alternative decision; a line whose comment
+    starts with "and" adds to the decision before it (a second vote), one
+    whose comment starts with "or" replaces that decision's last line. The
+    `$ kubectl approve` commands of the console blocks that follow are one
+    decision, their output as shown. An action: {"cmd", "user" (who runs
+    it: "as NAME" in its comment, or the paragraph's first word), "out"}."""
     out, creates, acted = {}, [], set()
     for md in sorted(glob.glob(os.path.join(root, "examples", "**", "README.md"), recursive=True)):
         text = open(md).read()
-        run = None
-        for block in re.findall(r"```bash\n(.*?)```", text, re.S):
+        rel = os.path.relpath(md, root)
+        run, last_console = None, None
+        for m in re.finditer(r"```(bash|sh|console)\n(.*?)```", text, re.S):
+            kind, block = m.group(1), m.group(2)
+            user = prose_user(text[:m.start()])
+            if kind == "console":
+                if run and out[run]:
+                    acts = console_actions(block, user)
+                    if acts:
+                        if last_console is None:
+                            out[run].append(("%s: %s" % (rel, "the commands and output shown"), [], None, None,
+                                             out[run][-1][4]))
+                            acted.add(creates[-1])
+                            last_console = out[run][-1]
+                        last_console[1].extend(acts)
+                continue
             block = re.sub(r"(\\|(?<=\|))\n\s*", " ", block)
             comment = ""
-            for raw in block.splitlines():
+            lines = block.splitlines()
+            for i, raw in enumerate(lines):
                 line = raw.strip()
                 if line.startswith("#"):
                     comment = line.lstrip("# ")
                     continue
-                m = re.search(r"kubectl create (?:-n \S+ )?-f (\S+\.yaml)(.*)", line)
-                if m and "run" in os.path.basename(m.group(1)):
-                    run = os.path.join(root, m.group(1))
-                    rest = m.group(2)
+                m2 = re.search(r"kubectl create (?:-n (\S+) )?-f (\S+\.yaml)(.*)", line)
+                if m2 and "run" in os.path.basename(m2.group(2)):
+                    run = os.path.join(root, m2.group(2))
+                    rest = m2.group(3)
                     sed = re.search(r"\| sed '([^']*)' \| kubectl create -f -", rest)
+                    given = {"namespace": m2.group(1)}
+                    shown = re.match(r"#\s*\w+\.tekton\.dev/(\S+) created", lines[i + 1].strip()) \
+                        if i + 1 < len(lines) else None
+                    if shown:  # the name the README shows, and its TaskRuns' UIDs
+                        given["name"] = shown.group(1)
+                        given["uids"] = dict(re.findall(r"\b(%s-[a-z0-9-]*?[a-z0-9])-(%s)" % (
+                            re.escape(shown.group(1)), UUID), text))
                     creates.append((run, len(out.setdefault(run, []))))
-                    out[run].append(
-                        ("%s: %s" % (os.path.relpath(md, root), comment or "as written"),
-                         [], expectation(comment), sed.group(1) if sed else None))
-                    comment = ""
+                    out[run].append(("%s: %s" % (rel, comment or "as written"), [],
+                                     expectation(comment), sed.group(1) if sed else None, given))
+                    comment, last_console = "", None
                     continue
-                if run and re.match(r"kubectl (patch|approve|annotate)", line):
-                    label = "%s: %s" % (os.path.relpath(md, root), comment or line[:40])
+                if kind == "bash" and run and re.match(r"kubectl (patch|approve|annotate)", line):
+                    cmd, _, after = line.partition("  #")
+                    cmd, after = cmd.strip(), after.strip().lstrip("# ")
+                    note = after or comment
+                    act = {"cmd": cmd, "user": named_user(note) or user}
+                    label = "%s: %s" % (rel, note or line[:40])
+                    prev = out[run][-1] if out[run] else None
                     if (line.startswith("kubectl annotate") or
-                            comment.startswith("later")) and out[run]:
+                            comment.startswith("later")) and prev:
                         # the nudge follows the decision before it
-                        out[run][-1][1].append(line)
-                        continue
-                    out[run].append((label, [line], expectation(comment or line), None))
+                        prev[1].append(act)
+                    elif after.startswith("and") and prev and prev[1]:
+                        out[run][-1] = (prev[0] + "; " + note, prev[1] + [act], expectation(note),
+                                        prev[3], prev[4])
+                    elif after.startswith("or") and prev and prev[1]:
+                        out[run].append((label, prev[1][:-1] + [act], expectation(note), None, prev[4]))
+                    else:
+                        out[run].append((label, [act], expectation(note or line), None,
+                                         out[run][creates[-1][1]][4]))
                     acted.add(creates[-1])
                     comment = ""
     # a create followed by decisions is no scenario of its own
     for run, i in sorted(acted, key=lambda x: -x[1]):
         out[run][i] = None
-    out = {run: [s for s in lst if s] for run, lst in out.items()}
+    out = {run: [decided(s) for s in lst if s] for run, lst in out.items()}
     # The catalog Task's README: the sample run, approved and refused with
     # the commands of "Approving and refusing" (KEY taken from the log).
     md = os.path.join(root, "catalog", "task", "approve-step", "0.1", "README.md")
@@ -614,8 +725,48 @@ def readme_scenarios(root):
                 elif line.startswith("kubectl patch"):
                     out.setdefault(run, []).append(
                         ("catalog/task/approve-step/0.1/README.md: " + comment,
-                         [line], expectation(comment), None))
+                         [{"cmd": line}], expectation(comment), None, {}))
     return out
+
+
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def named_user(note):
+    m = re.search(r"\bas (%s)\b" % "|".join(PEOPLE), note)
+    return m.group(1) if m else None
+
+
+def prose_user(before):
+    """Who the paragraph before a block names first ("alice approves ...",
+    "Run as alice"), if one of the examples' people."""
+    para = before.rstrip().rsplit("\n\n", 1)[-1]
+    m = re.match(r"\s*(%s)\b" % "|".join(PEOPLE), para)
+    return m.group(1) if m else named_user(para)
+
+
+def console_actions(block, user):
+    """The `$ kubectl approve` commands of a console block, with the output
+    shown under each."""
+    acts = []
+    for chunk in re.split(r"(?m)^\$ ", block)[1:]:
+        lines = chunk.split("\n")
+        cmd = lines.pop(0)
+        while cmd.endswith("\\") and lines:
+            cmd = cmd[:-1] + lines.pop(0).strip()
+        if re.match(r"kubectl approve\b", cmd):
+            acts.append({"cmd": cmd, "user": user, "out": "\n".join(lines).strip("\n")})
+    return acts
+
+
+def decided(sc):
+    """A console decision's promise: what its last output says."""
+    label, acts, exp, sed, given = sc
+    if exp is None:
+        last = acts[-1]["out"] if acts else ""
+        exp = ("refused" if "decision: refused" in last else
+               "approved" if "decision: approved" in last else "waiting", None)
+    return label, acts, exp, sed, given
 
 
 def expectation(comment):
@@ -633,10 +784,10 @@ def expectation(comment):
     return ("approved", then)
 
 
-def seed_configmaps(objs, run_file):
+def seed_configmap_docs(objs, run_file):
     """The ConfigMaps an example creates: its own directory's, and
     examples/approvals.yaml for examples/."""
-    cms = {}
+    out = []
     for f, d in objs.docs:
         if d["kind"] != "ConfigMap":
             continue
@@ -644,8 +795,14 @@ def seed_configmaps(objs, run_file):
                 ("/examples/" in run_file and f.endswith("examples/approvals.yaml")) or \
                 ("/catalog/" in run_file and os.path.dirname(os.path.dirname(f)) ==
                  os.path.dirname(os.path.dirname(run_file)) and "/samples/" in f):
-            cms[d["metadata"]["name"]] = {k: str(v) for k, v in (d.get("data") or {}).items()}
-    return cms
+            out.append(d)
+    return out
+
+
+def seed_configmaps(objs, run_file):
+    """{name: data} of seed_configmap_docs, for their volumes."""
+    return {d["metadata"]["name"]: {k: str(v) for k, v in (d.get("data") or {}).items()}
+            for d in seed_configmap_docs(objs, run_file)}
 
 
 def needs_api(check, run_file, run):
@@ -685,7 +842,7 @@ def judge(label, exp, out, run_doc):
     want, then = exp
     for line, rc, err in out["actions"]:
         if rc != 0:
-            errs.append("README line failed (%d): %s: %s" % (rc, line, err))
+            errs.append("README line failed (%s): %s: %s" % (rc, line, err))
     gates = out["gates"]
     if not gates:
         errs.append("no gate ran (%s)" % out["status"])
@@ -717,15 +874,15 @@ def judge(label, exp, out, run_doc):
 
 
 def scenarios(check):
-    """[(label, run_file, run_doc, lines, expectation, sed)]"""
+    """[(label, run_file, run_doc, actions, expectation, sed, given)]"""
     rs = readme_scenarios(check.root)
     out = []
     for f, d in check.objs.docs:
         if d["kind"] not in ("PipelineRun", "TaskRun"):
             continue
         if f in rs:
-            for label, lines, exp, sed in rs[f]:
-                out.append(("%s <- %s" % (os.path.relpath(f, check.root), label), f, d, lines, exp, sed))
+            for label, lines, exp, sed, given in rs[f]:
+                out.append(("%s <- %s" % (os.path.relpath(f, check.root), label), f, d, lines, exp, sed, given))
         else:
             # no README drives it: a catalog test that votes by itself
             # must succeed; any other run must at least wait.
@@ -734,7 +891,7 @@ def scenarios(check):
             if "/tests/" in f and d["metadata"]["name"].endswith("-stale"):
                 exp = ("timeout", None)
             out.append(("%s %s" % (rel, d["metadata"].get("name") or d["metadata"].get("generateName")),
-                        f, d, [], exp, None))
+                        f, d, [], exp, None, {}))
     return out
 
 
@@ -767,7 +924,7 @@ def rbac_fit(check, f, run):
 
 
 def run_scenario(check, sc):
-    label, f, d, lines, exp, sed = sc
+    label, f, d, lines, exp, sed, given = sc
     if sed:  # the README's `... -o yaml | sed 'S' | kubectl create -f -`
         text = subprocess.run(["sed", sed], input=open(f).read(), capture_output=True,
                               text=True, check=True).stdout
@@ -775,14 +932,13 @@ def run_scenario(check, sc):
     fit = rbac_fit(check, f, d)
     if fit:
         return label, "FAIL", fit
-    if needs_api(check, f, d):
-        return label, "skipped (needs the Kubernetes API: api \"on\")", []
+    given = dict(given, api=needs_api(check, f, d))
     c = Check.__new__(Check)
     c.__dict__.update(check.__dict__)
     if exp[0] == "timeout":  # the gate's own timeout must end the wait
         c.gate_wait = 40
     try:
-        out = c.execute(f, d, lines, seed_configmaps(check.objs, f))
+        out = c.execute(f, d, lines, seed_configmaps(check.objs, f), given)
     except Fail as e:
         return label, "error", [str(e)]
     if exp[0] == "timeout":
@@ -807,9 +963,10 @@ def run_scenario(check, sc):
         if not errs else "FAIL", [e + detail for e in errs[:1]] + errs[1:]
 
 
-def run_all(check, jobs=6, quiet=False):
+def run_all(check, jobs=6, quiet=False, only=None):
+    """Runs every scenario, or those whose label contains ONLY."""
     from concurrent.futures import ThreadPoolExecutor
-    scs = scenarios(check)
+    scs = [sc for sc in scenarios(check) if only is None or only in sc[0]]
     with ThreadPoolExecutor(jobs) as pool:
         results = list(pool.map(lambda s: run_scenario(check, s), scs))
     failed = 0
@@ -824,45 +981,69 @@ def run_all(check, jobs=6, quiet=False):
 
 
 # ------------------------------------------------------------- self-test
+# (what, file, text, replacement, the scenarios that must fail: a label part)
 MUTATIONS = [
     ("a wrong key in the catalog Task's voter (finding 1 put back)",
      "catalog/task/approve-step/0.1/tests/run.yaml",
      "        # The key the wait task was given above.\n        - name: key\n"
      "          value: $(context.pipelineRun.name)-$(context.pipelineRun.uid)\n",
-     "        - name: key\n          value: $(context.pipelineRun.name)-wait\n"),
+     "        - name: key\n          value: $(context.pipelineRun.name)-wait\n",
+     "catalog/task/approve-step/0.1/tests/run.yaml"),
     ("a wrong param name in a pipeline task",
-     "examples/per-run-key/pipeline.yaml", "- name: key\n", "- name: keys\n"),
+     "examples/per-run-key/pipeline.yaml", "- name: key\n", "- name: keys\n",
+     "examples/per-run-key/pipelinerun.yaml"),
     ("a broken approve command in the README",
      "examples/README.md", "kubectl patch configmap approvals --type=merge -p \"{\\\"data\\\":{\\\"$PR\\\":\\\"approved\\\"}}\"",
-     "kubectl patch configmap approvals --type=merge -p \"{\\\"data\\\":{\\\"$PR-x\\\":\\\"approved\\\"}}\""),
+     "kubectl patch configmap approvals --type=merge -p \"{\\\"data\\\":{\\\"$PR-x\\\":\\\"approved\\\"}}\"",
+     "examples/per-run-key/pipelinerun.yaml <- examples/README.md"),
     ("a broken command in a voter task (kubectl patch -> kubectl replace)",
      "catalog/stepaction/approve-step/0.1/tests/run.yaml",
-     "        - patch\n        - configmap\n", "        - replace\n        - configmap\n"),
+     "        - patch\n        - configmap\n", "        - replace\n        - configmap\n",
+     "catalog/stepaction/approve-step/0.1/tests/run.yaml"),
     ("every task of the api-watch run as the watcher",
      "examples/api-watch/pipelinerun.yaml",
      "  taskRunSpecs:\n    - pipelineTaskName: approval\n      serviceAccountName: approval-watcher\n",
-     "  taskRunTemplate:\n    serviceAccountName: approval-watcher\n"),
+     "  taskRunTemplate:\n    serviceAccountName: approval-watcher\n",
+     "examples/api-watch/pipelinerun.yaml"),
     ("the configmap param dropped from a ConfigMap gate",
      "catalog/task/approve-step/0.1/samples/pipeline.yaml",
-     "        - name: configmap\n          value: approve-cm\n", ""),
+     "        - name: configmap\n          value: approve-cm\n", "",
+     "catalog/task/approve-step/0.1/samples/pipelinerun.yaml"),
     ("a wrong arg in the Task's step",
-     "catalog/task/approve-step/0.1/approve-step.yaml", "- $(params.key)\n", "- $(params.key)-old\n"),
+     "catalog/task/approve-step/0.1/approve-step.yaml", "- $(params.key)\n", "- $(params.key)-old\n",
+     "examples/api-watch/pipelinerun.yaml"),
     ("a wrong key in the StepAction test's voter",
      "catalog/stepaction/approve-step/0.1/tests/run.yaml",
-     "value: $(context.pipelineRun.name)-gate\n", "value: $(context.pipelineRun.name)\n"),
+     "value: $(context.pipelineRun.name)-gate\n", "value: $(context.pipelineRun.name)\n",
+     "catalog/stepaction/approve-step/0.1/tests/run.yaml"),
+    ("one vote of two in a 2-of-3 README (the second approver's line dropped)",
+     "examples/per-run-configmap/README.md",
+     'kubectl approve "$PR" -n approve-per-run --yes            # and as bob: 2 of 2, approved\n', "",
+     "examples/per-run-configmap/pipelinerun.yaml <- examples/per-run-configmap/README.md"),
+    ("a console command without its namespace (kubectl approve in the README)",
+     "examples/quorum/README.md",
+     "$ kubectl approve release-x7k2p -n approve-quorum --yes\n", "$ kubectl approve release-x7k2p --yes\n",
+     "examples/quorum/pipelinerun.yaml"),
+    ("output in a README that the plugin does not print",
+     "examples/quorum/README.md",
+     "approvals: 1 of 2 (alice@example.com); still needed: 1 more from bob@example.com, carol@example.com\n",
+     "approvals: 1 of 2 (alice@example.com); still needed: bob@example.com or carol@example.com\n",
+     "examples/quorum/pipelinerun.yaml"),
 ]
 
 
 def self_test(check, base):
-    """Each mutation of a copy of the tree must make the check fail."""
+    """Each mutation of a copy of the tree must make the check fail where
+    it should (a failure elsewhere is no proof)."""
     from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(len(MUTATIONS)) as pool:
+    with ThreadPoolExecutor(4) as pool:
         oks = list(pool.map(lambda m: mutate(check, base, *m), MUTATIONS))
     return all(oks)
 
 
-def mutate(check, base, what, rel, old, new):
-    """True when the check fails on a copy of the tree with one change."""
+def mutate(check, base, what, rel, old, new, where):
+    """True when the scenarios labelled WHERE fail on a copy of the tree
+    with one change, and passed without it."""
     tmp = tempfile.mkdtemp(prefix="examples-mut-")
     try:
         for d in ("examples", "catalog", "tests"):
@@ -875,11 +1056,12 @@ def mutate(check, base, what, rel, old, new):
             return False
         with open(p, "w") as f:
             f.write(text.replace(old, new, 1))
-        n, failed, res = run_all(Check(tmp, check.binary, check.gate_wait), jobs=4, quiet=True)
+        n, failed, res = run_all(Check(tmp, check.binary, check.gate_wait), jobs=3, quiet=True, only=where)
         caught = ["%s (%s)" % (lab, e[0].split("\n")[0]) for lab, v, e in res
                   if e and lab not in base]
         print("self-test: %s in %s: %s" % (what, rel,
-              "caught by %s" % caught[0] if caught else "NOT CAUGHT"))
+              "caught by %s" % caught[0] if caught else
+              "NOT CAUGHT by %s (%d runs)" % (where, n)))
         return bool(caught)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
