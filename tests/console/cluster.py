@@ -66,13 +66,15 @@ TASK_SPEC = {"params": [{"name": "key", "type": "string", "default": "$(context.
                         {"name": "approvals", "type": "string", "default": "1"},
                         {"name": "approvers", "type": "string", "default": ""},
                         {"name": "requester", "type": "string", "default": ""},
-                        {"name": "on-timeout", "type": "string", "default": "refuse"}],
+                        {"name": "on-timeout", "type": "string", "default": "refuse"},
+                        {"name": "message", "type": "string", "default": ""}],
              "steps": [{"name": "wait", "image": "registry.example.com/approve-step/approve-step:0.1.0",
                         "command": ["/approve-step"],
                         "args": ["--dir", "$(workspaces.data.path)", "--key", "$(params.key)",
                                  "--timeout", "$(params.timeout)", "--configmap", "$(params.configmap)",
                                  "--approvals", "$(params.approvals)", "--approvers", "$(params.approvers)",
-                                 "--requester", "$(params.requester)", "--on-timeout", "$(params.on-timeout)"]}]}
+                                 "--requester", "$(params.requester)", "--on-timeout", "$(params.on-timeout)",
+                                 "--message", "$(params.message)"]}]}
 
 
 def taskrun(ns, name, pr, params, cm="approve-cm", start=5, task="approve-step", done=None, workspace=None, spec=None):
@@ -119,11 +121,11 @@ def finish(tr, reason, status, minutes, results):
     return tr
 
 
-def pipelinerun(ns, name, requester):
+def pipelinerun(ns, name, requester, params=()):
     return {"apiVersion": "tekton.dev/v1", "kind": "PipelineRun",
             "metadata": {"name": name, "namespace": ns, "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, ns + "/pr/" + name)),
                          "creationTimestamp": T0, "labels": {"tekton.dev/pipeline": "release"}},
-            "spec": {"pipelineRef": {"name": "release"}, "params": [{"name": "requester", "value": requester}],
+            "spec": {"pipelineRef": {"name": "release"}, "params": [{"name": "requester", "value": requester}] + [{"name": k, "value": v} for k, v in params],
                      "timeouts": {"pipeline": "48h0m0s"},
                      "workspaces": [{"name": "approvals", "configMap": {"name": "approve-cm"}}]},
             "status": {"startTime": T0, "conditions": [{"type": "Succeeded", "status": "Unknown", "reason": "Running",
@@ -168,11 +170,13 @@ def objects():
     """(resource, object) in creation order: the fixture every case starts from."""
     gate = {"approve-step/gate": "true"}
     out = [
-        ("pipelineruns", pipelinerun("ci", "release-42", "dave@example.com")),
+        ("pipelineruns", pipelinerun("ci", "release-42", "dave@example.com",
+                                     [("revision", "4f2a9c1"), ("environment", "prod")])),
         ("taskruns", taskrun("ci", "release-42-build", "release-42", [("revision", "4f2a9c1")], task="build",
                              workspace={"name": "source", "emptyDir": {}},
                              done=("Succeeded", "True", 4, []))),
-        ("taskruns", taskrun("ci", "release-42-approval", "release-42", QUORUM, start=5)),
+        ("taskruns", taskrun("ci", "release-42-approval", "release-42",
+                             QUORUM + [("message", "Deploy 4f2a9c1 to prod (payments-api, 14 commits since v2.3.0)")], start=5)),
         ("pods", pod("ci", "release-42-approval-pod", "release-42-approval")),
         ("pipelineruns", pipelinerun("ci", "hotfix-7", "dave@example.com")),
         ("taskruns", taskrun("ci", "hotfix-7-approval", "hotfix-7",

@@ -9,8 +9,9 @@ What it models of Tekton and the kubelet, beside check.py's run model:
   PipelineRun; each TaskRun (its name and UID as check.py gives them, the
   labels tekton.dev/pipelineRun, pipelineTask, task and taskRun, an
   ownerReference to the PipelineRun, spec.params, spec.workspaces,
-  status.podName and status.taskSpec: the Task's spec as written, its
-  params unsubstituted, as Tekton stores it) and its pod `<taskrun>-pod`;
+  status.podName, startTime, each step running since its start, and
+  status.taskSpec: the Task's spec as written, its params unsubstituted,
+  as Tekton stores it) and its pod `<taskrun>-pod`;
   the TaskRun's Succeeded condition and results once its steps end;
 - the pod's ServiceAccount token: the run's ServiceAccount
   (taskRunTemplate, else taskRunSpecs of the task, else default) gets a
@@ -125,7 +126,9 @@ class Api:
             "spec": {"params": [{"name": k, "value": v} for k, v in params.items()],
                      "serviceAccountName": service_account(self.run, pipeline_task),
                      "workspaces": [dict(b, name=w) for w, b in bindings.items()]},
-            "status": {"podName": name + "-pod", "taskSpec": spec,
+            "status": {"podName": name + "-pod", "taskSpec": spec, "startTime": fakeapi.now_rfc3339(),
+                       "steps": [{"name": s.get("name", "unnamed"), "container": "step-" + s.get("name", "unnamed"),
+                                  "running": {"startedAt": fakeapi.now_rfc3339()}} for s in spec.get("steps", [])],
                        "conditions": [{"type": "Succeeded", "status": "Unknown", "reason": "Running"}]}})
         st.create("pods", self.ns, {
             "apiVersion": "v1", "kind": "Pod",

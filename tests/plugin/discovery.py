@@ -14,8 +14,8 @@ KEY42 = "release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19"
 def stepaction_gate_in_own_task():
     r = run_plugin(["list", "-n", "apps"])
     p = expect(r, 0, out=(
-        "TASKRUN         PIPELINERUN   CONFIGMAP    KEY                                                  NEEDS                                    VOTES\n"
-        f"ship-9-deploy   ship-9        ship-votes   {SHIP_KEY}   1 of alice@example.com,bob@example.com   -\n"),
+        "TASKRUN         PIPELINERUN   CONFIGMAP    KEY                                                  NEEDS                                    VOTES   MESSAGE\n"
+        f"ship-9-deploy   ship-9        ship-votes   {SHIP_KEY}   1 of alice@example.com,bob@example.com   -       -\n"),
         err_empty=True)
     r = run_plugin(["ship-9", "-n", "apps", "-m", "ship it"])
     p += expect(r, 0, [WHOAMI, get_tr("ship-9", "apps"), list_tr_of("ship-9", "apps"), get_cm("ship-votes", "apps"),
@@ -80,7 +80,7 @@ def unresolved_listed_as_such():
         del find(s, "TaskRun", "release-42-approval")["status"]["taskSpec"]
     r = run_plugin(["list"], setup)
     p = expect(r, 0, out_has=["release-42-approval     release-42    ?           ?    "
-                              "                                                        not resolved yet   -\n"],
+                              "                                                        not resolved yet   -       -\n"],
                err_has=["no votes taken (key ?):\n  TaskRun ci/release-42-approval is not resolved yet (no status.taskSpec)"])
     r = run_plugin(["release-42"], setup)
     p += expect(r, 1, err_has=["TaskRun ci/release-42-approval is not resolved yet (no status.taskSpec)"]) + no_writes(r)

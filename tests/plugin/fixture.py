@@ -103,7 +103,7 @@ def run_plugin(args, setup=None, path=None, shell=None, answer=None):
             "LANG": "C.UTF-8",
         }
         cmd = (shell.split() + [PLUGIN]) if shell else [PLUGIN]
-        votes = bool(args) and args[0] not in ("list", "ui") and not any(
+        votes = bool(args) and args[0] not in ("list", "ui", "show") and not any(
             a in ("-h", "--help", "--version") for a in args)
         if answer is None and votes:
             args = ["--yes"] + args

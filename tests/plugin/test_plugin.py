@@ -296,9 +296,9 @@ def list_approvals_waiting_in_the_current():
             "release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19.alice_40example.com": "approved"})
     r = run_plugin(["list"], setup)
     want = (
-        "TASKRUN                 PIPELINERUN   CONFIGMAP    KEY                                                          NEEDS                                                                            VOTES\n"
-        "release-42-approval     release-42    approve-cm   release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19     2 of alice@example.com,bob@example.com,carol@example.com, not dave@example.com   alice@example.com=approved, bob@example.com=refused\n"
-        "deploy-approval-x7k2p   -             approvals    deploy-approval-x7k2p-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a21   1 (plain key)                                                                    -\n")
+        "TASKRUN                 PIPELINERUN   CONFIGMAP    KEY                                                          NEEDS                                                                            VOTES                                                 MESSAGE\n"
+        "release-42-approval     release-42    approve-cm   release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19     2 of alice@example.com,bob@example.com,carol@example.com, not dave@example.com   alice@example.com=approved, bob@example.com=refused   -\n"
+        "deploy-approval-x7k2p   -             approvals    deploy-approval-x7k2p-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a21   1 (plain key)                                                                    -                                                     -\n")
     return expect(r, 0, [CONFIG_NS, ["get", "taskruns.tekton.dev", "--namespace=ci", "-o", "json"],
                          ["get", "configmap", "approve-cm", "--namespace=ci", "-o", "json"],
                          ["get", "configmap", "approvals", "--namespace=ci", "-o", "json"]],
@@ -311,12 +311,12 @@ def list_a_every_namespace():
     # apps/ship-9-deploy: a user's Task with the approve-step StepAction;
     # approve-per-run/...: a per-run ConfigMap named by the configmap param
     want = (
-        "TASKRUN                                 PIPELINERUN    CONFIGMAP            KEY                                                          NEEDS                                                                            VOTES\n"
-        "ci/release-42-approval                  release-42     approve-cm           release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19     2 of alice@example.com,bob@example.com,carol@example.com, not dave@example.com   -\n"
-        "ci/deploy-approval-x7k2p                -              approvals            deploy-approval-x7k2p-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a21   1 (plain key)                                                                    -\n"
-        "prod/hotfix-7-approval                  hotfix-7       gate                 hotfix-7-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a17                1 of carol@example.com                                                           carol@example.com=refused\n"
-        "apps/ship-9-deploy                      ship-9         ship-votes           ship-9-deploy-7a1e2b3c-4d5e-4f60-8a7b-9c0d1e2f3a41           1 of alice@example.com,bob@example.com                                           -\n"
-        "approve-per-run/release-7x9k-approval   release-7x9k   release-7x9k-votes   release-7x9k-approval-8b2f3c4d-5e6f-4071-9b8c-0d1e2f3a4b51   2 of alice@example.com,bob@example.com,carol@example.com, not dave@example.com   -\n")
+        "TASKRUN                                 PIPELINERUN    CONFIGMAP            KEY                                                          NEEDS                                                                            VOTES                       MESSAGE\n"
+        "ci/release-42-approval                  release-42     approve-cm           release-42-approval-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a19     2 of alice@example.com,bob@example.com,carol@example.com, not dave@example.com   -                           -\n"
+        "ci/deploy-approval-x7k2p                -              approvals            deploy-approval-x7k2p-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a21   1 (plain key)                                                                    -                           -\n"
+        "prod/hotfix-7-approval                  hotfix-7       gate                 hotfix-7-5f0f1c44-8f5e-4b8e-9d49-0e9a6b1e7a17                1 of carol@example.com                                                           carol@example.com=refused   -\n"
+        "apps/ship-9-deploy                      ship-9         ship-votes           ship-9-deploy-7a1e2b3c-4d5e-4f60-8a7b-9c0d1e2f3a41           1 of alice@example.com,bob@example.com                                           -                           -\n"
+        "approve-per-run/release-7x9k-approval   release-7x9k   release-7x9k-votes   release-7x9k-approval-8b2f3c4d-5e6f-4071-9b8c-0d1e2f3a4b51   2 of alice@example.com,bob@example.com,carol@example.com, not dave@example.com   -                           -\n")
     p = expect(r, 0, out=want, err_empty=True)
     if r.calls and r.calls[0] != ["get", "taskruns.tekton.dev", "--all-namespaces", "-o", "json"]:
         p.append(f"first call {r.calls[0]}")
@@ -334,7 +334,7 @@ def list_nothing_waiting():
 @CASES.add("list: votes that cannot be read are shown as ?")
 def list_votes_that_cannot_be_read_are_shown():
     r = run_plugin(["list"], with_state(forbid=["get configmaps"]))
-    return expect(r, 0, out_has=["release-42-approval", "   ?\n"],
+    return expect(r, 0, out_has=["release-42-approval", "   ?       -\n"],
                   err_has=["warning: could not read the votes (?) of: ci/approve-cm: Error from server (Forbidden)"])
 
 
@@ -344,6 +344,7 @@ import errors  # noqa: E402,F401
 import steering  # noqa: E402,F401
 import discovery  # noqa: E402,F401
 import install  # noqa: E402,F401
+import show  # noqa: E402,F401
 
 
 @CASES.add("-- makes list a run name")
