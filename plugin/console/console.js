@@ -17,6 +17,7 @@ const state = {
   me: null, // SelfSubjectReview's userInfo
   runs: new Map(), // uid -> {run, card}
   cms: new Map(), // ns/name -> ConfigMap or {error}
+  prs: new Map(), // ns/name -> [[param, value]] of a PipelineRun, or {error}
   notes: new Map(), // uid -> {text, kind} shown under a card (the last vote's outcome)
   rv: '',
   listed: false, // a list of the TaskRuns has been read: the count means something
@@ -305,6 +306,21 @@ async function loadCm(run) {
   render();
 }
 
+// A PipelineRun's params, read once, when its card's "PipelineRun
+// parameters" is first opened: what the run was started with.
+async function loadPr(run) {
+  const id = `${run.namespace}/${run.pipelineRun}`;
+  if (!isName(run.pipelineRun)) return;
+  state.prs.set(id, null); // being read: once, however many cards show it
+  try {
+    const pr = await api('GET', `/apis/tekton.dev/v1/namespaces/${run.namespace}/pipelineruns/${run.pipelineRun}`);
+    state.prs.set(id, (pr.spec?.params || []).map((p) => [String(p.name), typeof p.value === 'string' ? p.value : JSON.stringify(p.value)]));
+  } catch (err) {
+    state.prs.set(id, { error: explain(err, `read PipelineRun ${id}`, `get on pipelineruns in ${run.namespace}`) });
+  }
+  render();
+}
+
 // Votes by others arrive here: the approver Role need not watch ConfigMaps.
 async function pollCms() {
   for (;;) {
@@ -395,12 +411,20 @@ function card(run) {
   return el('li', {},
     el('article', { class: 'card', 'aria-labelledby': h },
       el('h3', { id: h }),
+      el('p', { class: 'message' }),
       el('dl', { class: 'facts' }),
       el('div', { class: 'tally' }),
       el('div', { class: 'votes' }),
       el('div', { class: 'action' }),
       el('p', { class: 'note', tabindex: '-1', role: 'status' }),
-      el('details', {}, el('summary', {}, 'TaskRun and parameters'), el('dl', { class: 'params' }))));
+      el('details', { class: 'run-params', ontoggle: openPr }, el('summary', {}, 'PipelineRun parameters'), el('dl', { class: 'params' })),
+      el('details', { class: 'tr-params' }, el('summary', {}, 'TaskRun and parameters'), el('dl', { class: 'params' }))));
+}
+
+function openPr(ev) {
+  const li = ev.currentTarget.closest('li');
+  const run = state.runs.get(li?.dataset.uid)?.run;
+  if (ev.currentTarget.open && run?.pipelineRun && !state.prs.has(`${run.namespace}/${run.pipelineRun}`)) loadPr(run);
 }
 
 function fill(li, run) {
@@ -433,7 +457,14 @@ function fill(li, run) {
   noteEl.textContent = n ? visible(n.text) : '';
   noteEl.className = `note ${n ? n.kind : ''}`;
   noteEl.hidden = !n;
-  li.querySelector('.params').replaceChildren(
+  const msg = li.querySelector('.message');
+  msg.textContent = visible(run.message);
+  msg.hidden = !run.message;
+  const pr = run.pipelineRun ? state.prs.get(`${run.namespace}/${run.pipelineRun}`) : null;
+  li.querySelector('.run-params').hidden = !run.pipelineRun;
+  li.querySelector('.run-params .params').replaceChildren(...(!pr ? [el('dt', {}, 'Reading…')] : pr.error ? [el('dt', {}, 'Not readable'), el('dd', {}, pr.error)]
+    : pr.length ? pr.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]) : [el('dt', {}, 'None'), el('dd', {}, 'the run passes no params')]));
+  li.querySelector('.tr-params .params').replaceChildren(
     ...[['TaskRun', run.name], ['Pod', run.pod || 'none yet'], ...run.params].flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
 }
 

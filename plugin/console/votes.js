@@ -259,6 +259,8 @@ export function describeRun(tr) {
     running: isRunning(tr), condition: condition(tr), results,
     finishedAt: tr.status?.completionTime || condition(tr).lastTransitionTime || '',
     params: (tr.spec?.params || []).map((p) => [p.name, typeof p.value === 'string' ? p.value : JSON.stringify(p.value)]),
+    // what the approvers are asked to approve: the gate step's --message
+    message: opts.get('message') ?? '',
   };
 }
 

@@ -196,7 +196,8 @@ def objects():
                                  key("ci", "hotfix-7-approval") + ".dave_40example.com": vote("approved", "my own fix, looks fine")}}),
         # a namespace whose run and votes carry markup
         ("taskruns", taskrun("lab", "exp-1-approval", "exp-1",
-                             [("approvals", "2"), ("reason", INJECT), ("requester", "dave@example.com")], start=10)),
+                             [("approvals", "2"), ("reason", INJECT), ("requester", "dave@example.com"),
+                              ("message", f"Check {INJECT}\n\u202egnp.x")], start=10)),
         ("pods", pod("lab", "exp-1-approval-pod", "exp-1-approval")),
         ("configmaps", {"metadata": {"name": "approve-cm", "namespace": "lab", "labels": gate},
                         "data": {key("lab", "exp-1-approval") + ".carol_40example.com": vote("approved", INJECT)}}),

@@ -174,6 +174,9 @@ test('screenshots of the fixture: light, and dark at phone width', async () => {
   const page = await open(u);
   await card(page, 'hotfix-7').locator('.vote-list').waitFor();
   await card(page, 'release-42').locator('.progress').waitFor();
+  // what the run was started with, open on the first card
+  await card(page, 'release-42').getByText('PipelineRun parameters').click();
+  await until('the params', async () => (await text(card(page, 'release-42').locator('.run-params .params'))).includes('revision'));
   await page.screenshot({ path: path.join(ROOT, 'docs', 'console.png'), fullPage: true });
   await page.emulateMedia({ colorScheme: 'dark' });
   await page.setViewportSize({ width: 390, height: 844 });

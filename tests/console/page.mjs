@@ -42,7 +42,9 @@ test('markup from the cluster is shown as text and runs nothing', async () => {
   await exp.locator('.vote-list').waitFor();
   await exp.getByText('TaskRun and parameters').click();
   assert.equal(await exp.locator('.vote-list q').textContent(), inject);
-  assert.ok((await exp.locator('.params').textContent()).includes(`reason${inject}`));
+  assert.ok((await exp.locator('.tr-params .params').textContent()).includes(`reason${inject}`));
+  // the message: markup as text, a line break and an RTL override as the step's log shows them
+  assert.equal(await exp.locator('.message').textContent(), `Check ${inject}\\n\\u{202e}gnp.x`);
   // the approver's own comment with markup goes out and comes back as text
   await exp.getByLabel('Comment').fill(inject);
   await exp.getByRole('button', { name: 'Approve' }).click();
@@ -118,6 +120,9 @@ test('the API only under the secret prefix, only for loopback hosts, only the co
   assert.equal((await request(u.port, `/${u.secret}/api/v1/namespaces/ci/secrets/token`)).status, 403);
   assert.equal((await request(u.port, `/${u.secret}/api/v1/namespaces/ci/pods/x/exec`)).status, 403);
   assert.equal((await request(u.port, `/${u.secret}${cmPath}`, { method: 'DELETE' })).status, 403);
+  // a PipelineRun, for its params; not the collection (no create through the page's door)
+  assert.equal((await request(u.port, `/${u.secret}/apis/tekton.dev/v1/namespaces/ci/pipelineruns/release-42`)).status, 200);
+  assert.equal((await request(u.port, `/${u.secret}/apis/tekton.dev/v1/namespaces/ci/pipelineruns`, { method: 'POST' })).status, 403);
   assert.ok(await fake('get', { resource: 'configmaps', ns: 'ci', name: 'approve-cm' }));
   // an address without the secret: the page says what to do, and asks nothing
   const page = await browser.newPage();

@@ -21,8 +21,14 @@ test('who you are, the waiting list and its details', async () => {
     '0 of 2 approvals; still needed: 2 more from alice@example.com, bob@example.com, carol@example.com.']) {
     assert.ok(t.includes(want), `release-42 card lacks "${want}": ${t}`);
   }
+  // what it asks for: the step's --message, and the params the run was started with
+  assert.equal(await text(r42.locator('.message')), 'Deploy 4f2a9c1 to prod (payments-api, 14 commits since v2.3.0)');
+  await r42.getByText('PipelineRun parameters').click();
+  await until('the params', async () => (await text(r42.locator('.run-params .params'))) === 'requester dave@example.com revision 4f2a9c1 environment prod');
   await r42.getByText('TaskRun and parameters').click();
-  assert.ok((await text(r42.locator('.params'))).includes('TaskRun release-42-approval Pod release-42-approval-pod timeout 24h configmap approve-cm approvals 2'));
+  assert.ok((await text(r42.locator('.tr-params .params'))).includes('TaskRun release-42-approval Pod release-42-approval-pod timeout 24h configmap approve-cm approvals 2'));
+  // no message: no empty line for it
+  assert.equal(await card(page, 'hotfix-7').locator('.message').isVisible(), false);
   const h7 = await text(card(page, 'hotfix-7'));
   assert.ok(h7.includes('Time left 1 h 23 min (then refused)'), h7);
   assert.ok(h7.includes('1 of 2 approvals (carol@example.com); still needed: 1 more from anyone but dave@example.com.'), h7);
@@ -170,6 +176,19 @@ test('a 403 names the permission to ask for; nothing is written', async () => {
   await until('the buttons back', async () => (await r42.getByRole('button', { name: 'Approve', exact: true }).count()) === 1);
   await page.close();
   await stop(u);
+  // a PipelineRun one may not read: its params say so, the card works
+  await fake('reset');
+  await fake('fail', { method: 'GET', path: '/pipelineruns/release-42$', status: 403,
+    message: 'pipelineruns.tekton.dev "release-42" is forbidden: User "alice@example.com" cannot get resource "pipelineruns" in API group "tekton.dev" in the namespace "ci"' });
+  const u3 = await ui('alice');
+  const p3 = await open(u3);
+  const c42 = card(p3, 'release-42');
+  await c42.getByText('PipelineRun parameters').click();
+  await until('the refusal', async () => (await text(c42.locator('.run-params .params'))).startsWith('Not readable You may not read PipelineRun ci/release-42 (403 Forbidden'));
+  assert.ok((await text(c42.locator('.run-params .params'))).includes('(get on pipelineruns in ci)'), await text(c42.locator('.run-params .params')));
+  assert.equal(await c42.getByRole('button', { name: 'Approve' }).count(), 1);
+  await p3.close();
+  await stop(u3);
   // a user without any Role: the list itself is refused
   const f = await ui('frank');
   const p2 = await open(f, { waitLive: false });
