@@ -115,10 +115,18 @@ def show_params_escaped_or_unreadable():
                                           "To approve:   kubectl approve release-42 -n ci"])
 
 
-@CASES.add("show: a finished TaskRun is shown as finished, with no commands; an unknown run fails")
+@CASES.add("show: a finished TaskRun is shown as finished with its results' outcome, escaped, and no commands; an unknown run fails")
 def show_finished_or_unknown():
-    done = run_plugin(["show", "release-41-approval"])
-    p = expect(done, 0, out_has=["TaskRun:      ci/release-41-approval (finished: Succeeded)\n"])
+    def setup(s):
+        find(s, "TaskRun", "release-41-approval")["status"]["results"] = [
+            {"name": "decision", "type": "string", "value": "approved"},
+            {"name": "approver", "type": "string", "value": "alice@example.com,bob@example.com"},
+            {"name": "comment", "type": "string", "value": "alice@example.com: ship it\x1b[2J"}]
+    done = run_plugin(["show", "release-41-approval"], setup)
+    p = expect(done, 0, out_has=["TaskRun:      ci/release-41-approval (finished: Succeeded)\n"
+                                 "Outcome:      approved by alice@example.com,bob@example.com: alice@example.com: ship it\\x1b[2J\n"])
+    bare = run_plugin(["show", "release-41-approval"])
+    p += expect(bare, 0, out_has=["Outcome:      (no decision result)\n"])
     if "To approve" in done.out or "Time left" in done.out:
         p.append(f"commands or a time left for a finished run: {done.out!r}")
     return p + expect(run_plugin(["show", "nope"]), 1, err_has=["no TaskRun or PipelineRun named nope in namespace ci"])
