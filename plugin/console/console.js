@@ -17,7 +17,7 @@ const state = {
   me: null, // SelfSubjectReview's userInfo
   runs: new Map(), // uid -> {run, card}
   cms: new Map(), // ns/name -> ConfigMap or {error}
-  prs: new Map(), // ns/name -> [[param, value]] of a PipelineRun, or {error}
+  prs: new Map(), // ns/uid -> [[param, value]] of a PipelineRun, or {error}
   notes: new Map(), // uid -> {text, kind} shown under a card (the last vote's outcome)
   rv: '',
   listed: false, // a list of the TaskRuns has been read: the count means something
@@ -307,16 +307,24 @@ async function loadCm(run) {
 }
 
 // A PipelineRun's params, read once, when its card's "PipelineRun
-// parameters" is first opened: what the run was started with.
+// parameters" is first opened: what the run was started with. Read from
+// its status subresource, which returns the whole object: the proxy lets
+// no other PipelineRun path through, and there a POST or an apply cannot
+// create a run. Only the run whose UID the TaskRun's controller reference
+// names is shown.
+const prId = (run) => `${run.namespace}/${run.pipelineRunUid}`;
 async function loadPr(run) {
-  const id = `${run.namespace}/${run.pipelineRun}`;
-  if (!isName(run.pipelineRun)) return;
+  const id = prId(run);
+  if (!isName(run.pipelineRun) || !run.pipelineRunUid) return;
   state.prs.set(id, null); // being read: once, however many cards show it
+  const where = `${run.namespace}/${run.pipelineRun}`;
   try {
-    const pr = await api('GET', `/apis/tekton.dev/v1/namespaces/${run.namespace}/pipelineruns/${run.pipelineRun}`);
-    state.prs.set(id, (pr.spec?.params || []).map((p) => [String(p.name), typeof p.value === 'string' ? p.value : JSON.stringify(p.value)]));
+    const pr = await api('GET', `/apis/tekton.dev/v1/namespaces/${run.namespace}/pipelineruns/${run.pipelineRun}/status`);
+    state.prs.set(id, pr.metadata?.uid !== run.pipelineRunUid
+      ? { error: `PipelineRun ${where} (UID ${pr.metadata?.uid}) is not the one that owns TaskRun ${run.name} (UID ${run.pipelineRunUid}): not shown.` }
+      : (pr.spec?.params || []).map((p) => [String(p.name), typeof p.value === 'string' ? p.value : JSON.stringify(p.value)]));
   } catch (err) {
-    state.prs.set(id, { error: explain(err, `read PipelineRun ${id}`, `get on pipelineruns in ${run.namespace}`) });
+    state.prs.set(id, { error: explain(err, `read PipelineRun ${where}`, `get on pipelineruns/status in ${run.namespace}`) });
   }
   render();
 }
@@ -424,7 +432,7 @@ function card(run) {
 function openPr(ev) {
   const li = ev.currentTarget.closest('li');
   const run = state.runs.get(li?.dataset.uid)?.run;
-  if (ev.currentTarget.open && run?.pipelineRun && !state.prs.has(`${run.namespace}/${run.pipelineRun}`)) loadPr(run);
+  if (ev.currentTarget.open && run?.pipelineRun && !state.prs.has(prId(run))) loadPr(run);
 }
 
 function fill(li, run) {
@@ -460,9 +468,10 @@ function fill(li, run) {
   const msg = li.querySelector('.message');
   msg.textContent = visible(run.message);
   msg.hidden = !run.message;
-  const pr = run.pipelineRun ? state.prs.get(`${run.namespace}/${run.pipelineRun}`) : null;
+  const pr = run.pipelineRun ? state.prs.get(prId(run)) : null;
   li.querySelector('.run-params').hidden = !run.pipelineRun;
-  li.querySelector('.run-params .params').replaceChildren(...(!pr ? [el('dt', {}, 'Reading…')] : pr.error ? [el('dt', {}, 'Not readable'), el('dd', {}, pr.error)]
+  li.querySelector('.run-params .params').replaceChildren(...(!run.pipelineRunUid ? [el('dt', {}, 'Not shown'), el('dd', {}, 'the TaskRun has no controller reference to a PipelineRun')]
+    : !pr ? [el('dt', {}, 'Reading…')] : pr.error ? [el('dt', {}, 'Not readable'), el('dd', {}, pr.error)]
     : pr.length ? pr.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]) : [el('dt', {}, 'None'), el('dd', {}, 'the run passes no params')]));
   li.querySelector('.tr-params .params').replaceChildren(
     ...[['TaskRun', run.name], ['Pod', run.pod || 'none yet'], ...run.params].flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));

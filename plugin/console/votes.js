@@ -261,6 +261,8 @@ export function describeRun(tr) {
     params: (tr.spec?.params || []).map((p) => [p.name, typeof p.value === 'string' ? p.value : JSON.stringify(p.value)]),
     // what the approvers are asked to approve: the gate step's --message
     message: opts.get('message') ?? '',
+    // the PipelineRun that controls it: a label names any run, a name is reused
+    pipelineRunUid: (tr.metadata.ownerReferences || []).find((o) => o.kind === 'PipelineRun' && o.controller === true)?.uid || '',
   };
 }
 

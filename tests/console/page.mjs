@@ -120,9 +120,13 @@ test('the API only under the secret prefix, only for loopback hosts, only the co
   assert.equal((await request(u.port, `/${u.secret}/api/v1/namespaces/ci/secrets/token`)).status, 403);
   assert.equal((await request(u.port, `/${u.secret}/api/v1/namespaces/ci/pods/x/exec`)).status, 403);
   assert.equal((await request(u.port, `/${u.secret}${cmPath}`, { method: 'DELETE' })).status, 403);
-  // a PipelineRun, for its params; not the collection (no create through the page's door)
-  assert.equal((await request(u.port, `/${u.secret}/apis/tekton.dev/v1/namespaces/ci/pipelineruns/release-42`)).status, 200);
-  assert.equal((await request(u.port, `/${u.secret}/apis/tekton.dev/v1/namespaces/ci/pipelineruns`, { method: 'POST' })).status, 403);
+  // a PipelineRun's status subresource (the whole object), for its params; not the
+  // object's path nor the collection, where a POST or an apply would create a run
+  assert.equal((await request(u.port, `/${u.secret}/apis/tekton.dev/v1/namespaces/ci/pipelineruns/release-42/status`)).status, 200);
+  for (const p of ['pipelineruns/release-42', 'pipelineruns']) {
+    assert.equal((await request(u.port, `/${u.secret}/apis/tekton.dev/v1/namespaces/ci/${p}`, { method: 'POST' })).status, 403, p);
+    assert.equal((await request(u.port, `/${u.secret}/apis/tekton.dev/v1/namespaces/ci/${p}`)).status, 403, p);
+  }
   assert.ok(await fake('get', { resource: 'configmaps', ns: 'ci', name: 'approve-cm' }));
   // an address without the secret: the page says what to do, and asks nothing
   const page = await browser.newPage();

@@ -178,17 +178,33 @@ test('a 403 names the permission to ask for; nothing is written', async () => {
   await stop(u);
   // a PipelineRun one may not read: its params say so, the card works
   await fake('reset');
-  await fake('fail', { method: 'GET', path: '/pipelineruns/release-42$', status: 403,
-    message: 'pipelineruns.tekton.dev "release-42" is forbidden: User "alice@example.com" cannot get resource "pipelineruns" in API group "tekton.dev" in the namespace "ci"' });
+  await fake('fail', { method: 'GET', path: '/pipelineruns/release-42/status$', status: 403,
+    message: 'pipelineruns.tekton.dev "release-42" is forbidden: User "alice@example.com" cannot get resource "pipelineruns/status" in API group "tekton.dev" in the namespace "ci"' });
   const u3 = await ui('alice');
   const p3 = await open(u3);
   const c42 = card(p3, 'release-42');
   await c42.getByText('PipelineRun parameters').click();
   await until('the refusal', async () => (await text(c42.locator('.run-params .params'))).startsWith('Not readable You may not read PipelineRun ci/release-42 (403 Forbidden'));
-  assert.ok((await text(c42.locator('.run-params .params'))).includes('(get on pipelineruns in ci)'), await text(c42.locator('.run-params .params')));
+  assert.ok((await text(c42.locator('.run-params .params'))).includes('(get on pipelineruns/status in ci)'), await text(c42.locator('.run-params .params')));
   assert.equal(await c42.getByRole('button', { name: 'Approve' }).count(), 1);
   await p3.close();
   await stop(u3);
+  // attack: a PipelineRun of the same name that does not own the TaskRun
+  // (the TaskRun's owner deleted, a run of its name created again): its
+  // params are not shown as the run's
+  await fake('reset');
+  const tr42 = await fake('get', { resource: 'taskruns', ns: 'ci', name: 'release-42-approval' });
+  const prUid = tr42.metadata.ownerReferences[0].uid;
+  await fake('patch', { resource: 'taskruns', ns: 'ci', name: 'release-42-approval', patch: { metadata: {
+    ownerReferences: [{ ...tr42.metadata.ownerReferences[0], uid: '0b5e7d1a-0000-4000-8000-000000000001' }] } } });
+  const u4 = await ui('alice');
+  const p4 = await open(u4);
+  const d42 = card(p4, 'release-42');
+  await d42.getByText('PipelineRun parameters').click();
+  await until('not the owner', async () => (await text(d42.locator('.run-params .params'))).startsWith(`Not readable PipelineRun ci/release-42 (UID ${prUid}) is not the one that owns TaskRun release-42-approval (UID 0b5e7d1a-0000-4000-8000-000000000001)`));
+  assert.ok(!(await text(d42.locator('.run-params .params'))).includes('revision'));
+  await p4.close();
+  await stop(u4);
   // a user without any Role: the list itself is refused
   const f = await ui('frank');
   const p2 = await open(f, { waitLive: false });

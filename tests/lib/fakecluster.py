@@ -4,6 +4,7 @@ cluster adds in front of the store:
 
 - SelfSubjectReview (`kubectl auth whoami`) for each user's token;
 - discovery, as much as kubectl asks for (the plugin's calls, create -f);
+- GET of a Tekton run's status subresource (the whole object, as for CRDs);
 - the approve-step vote policy on labelled ConfigMaps (a user writes only
   their own KEY.NAME, once), denied as the API server words a
   ValidatingAdmissionPolicy's denial;
@@ -151,6 +152,11 @@ class Cluster:
                 f["times"] -= 1
                 req.user = user
                 return raw(f["status"], fakeapi.status(f["status"], f.get("reason", "Forbidden"), f["message"]))
+        m = re.match(r"^/apis/tekton\.dev/v1/namespaces/([^/]+)/(pipelineruns|taskruns)/([^/]+)/status$", req.path)
+        if req.method == "GET" and m:  # a status subresource answers with the whole object
+            obj = self.api.store.get(m.group(2), m.group(1), m.group(3))
+            req.user = user
+            return raw(200, obj) if obj else raw(404, fakeapi.status(404, "NotFound", f'{m.group(2)}.tekton.dev "{m.group(3)}" not found'))
         if req.method == "GET" and req.path in DISCOVERY:
             req.user = user
             return raw(200, DISCOVERY[req.path])

@@ -90,8 +90,8 @@ def show_a_pipelinerun():
         "  requester: dave@example.com",
         "  revision: 4f2a9c1",
         '  targets: ["eu-1","us-2"]',
-        "To approve:   kubectl approve release-42 -n ci [-m COMMENT]",
-        "To refuse:    kubectl approve release-42 -n ci --refuse [-m COMMENT]",
+        "To approve:   kubectl approve release-42-approval -n ci [-m COMMENT]",
+        "To refuse:    kubectl approve release-42-approval -n ci --refuse [-m COMMENT]",
     ]
     got = r.out.splitlines()
     p = expect(r, 0, SHOW42, err_empty=True)
@@ -112,7 +112,23 @@ def show_params_escaped_or_unreadable():
         p.append(f"raw control characters: {odd.out!r}")
     denied = run_plugin(["show", "release-42"], lambda s: s.update(forbid=["get pipelineruns"]))
     return p + expect(denied, 0, out_has=["Parameters of PipelineRun release-42:\n  cannot be read: Error from server (Forbidden)",
-                                          "To approve:   kubectl approve release-42 -n ci"])
+                                          "To approve:   kubectl approve release-42-approval -n ci"])
+
+
+@CASES.add("attack: show never cuts a param (a value padded out of sight), and shows only the params of the PipelineRun that owns the TaskRun (a name reused after a delete)")
+def show_params_whole_and_owned():
+    padded = "staging" + " " * 192 + "--target=prod"
+    whole = run_plugin(["show", "release-42"], with_message("", pr_params=[{"name": "environment", "value": padded}]))
+    p = expect(whole, 0, out_has=["  environment: " + padded + "\n"], err_empty=True)
+    def reused(s):
+        find(s, "PipelineRun", "release-42")["metadata"]["uid"] = "0b5e7d1a-0000-4000-8000-000000000001"
+    other = run_plugin(["show", "release-42"], reused)
+    p += expect(other, 0, out_has=["Parameters of PipelineRun release-42:\n  not shown: PipelineRun ci/release-42 "
+                                   "(UID 0b5e7d1a-0000-4000-8000-000000000001) is not the one that owns TaskRun "
+                                   "release-42-approval (UID 9d0bd5c6-1b0c-4c0a-8a4a-7f9e0c3c2b11)\n"])
+    if "requester: dave" in other.out:
+        p.append(f"the other run's params shown: {other.out!r}")
+    return p
 
 
 @CASES.add("show: a finished TaskRun is shown as finished with its results' outcome, escaped, and no commands; an unknown run fails")
