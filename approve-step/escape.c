@@ -38,18 +38,24 @@ static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 }
 
 /*
- * Code points a terminal or log viewer may act on: C1 controls (some
- * terminals treat U+009B as CSI), bidirectional overrides that make text
- * read differently than it is stored, line and paragraph separators, and
- * the byte order mark. U+061C (Arabic letter mark) is a bidi control too.
+ * Code points a terminal or log viewer may act on, or that hide: C1
+ * controls (some terminals treat U+009B as CSI), bidirectional overrides
+ * that make text read differently than it is stored, line and paragraph
+ * separators, the byte order mark, and the invisible format characters
+ * (soft hyphen, zero-width space and joiners, word joiner and invisible
+ * operators, the Mongolian vowel separator, tags), with which two names
+ * that differ look the same. U+061C (Arabic letter mark) is a bidi
+ * control too.
  */
 static bool is_unsafe_codepoint(uint32_t cp)
 {
-	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e ||
-	       cp == 0x200f ||
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0xad || cp == 0x061c ||
+	       cp == 0x180e || (cp >= 0x200b && cp <= 0x200f) ||
 	       (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2060 && cp <= 0x2064) ||
 	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
-	       cp == 0x2029 || cp == 0xfeff;
+	       cp == 0x2029 || cp == 0xfeff ||
+	       (cp >= 0xe0000 && cp <= 0xe007f);
 }
 
 /* The escaped form of the character at in[0], in piece; returns bytes used. */

@@ -41,11 +41,13 @@ function el(tag, attrs = {}, ...children) {
 // it shows them (escape.c), so that none can disguise what is printed:
 // newline, return and tab as \n \r \t, other C0 controls and DEL as \xNN,
 // C1 controls, bidirectional marks, overrides and isolates, line and
-// paragraph separators and the BOM as \u{xxxx}.
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]/g;
+// paragraph separators, the BOM and the invisible format characters (soft
+// hyphen, zero-width space and joiners, word joiner, invisible operators,
+// Mongolian vowel separator, tags U+E0000-E007F) as \u{xxxx}.
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u2028\u2029\ufeff\u{e0000}-\u{e007f}]/gu;
 const ESCAPES = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 const visible = (s) => String(s).replace(UNSAFE, (c) => {
-  const n = c.charCodeAt(0);
+  const n = c.codePointAt(0);
   if (ESCAPES[c]) return ESCAPES[c];
   return n < 0x20 || n === 0x7f ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u{${n.toString(16).padStart(4, '0')}}`;
 });

@@ -137,10 +137,10 @@ test('the API only under the secret prefix, only for loopback hosts, only the co
   await stop(u);
 });
 
-test('attack: bidi overrides, marks, separators, the BOM and controls in a comment are shown as approve-step shows them', async () => {
+test('attack: bidi overrides, marks, separators, the BOM, invisible characters and controls in a comment are shown as approve-step shows them', async () => {
   await fake('reset');
   // carol's comment reads "approved" backwards-and-forwards unless escaped
-  const comment = 'ok \u202edeifirev\u202c \u061c\u200e\u200f\u2066\u2069\u2028\u2029\ufeff\u009b\u0085\u0001\u007f\t\r\nend';
+  const comment = 'ok \u202edeifirev\u202c \u061c\u200e\u200f\u2066\u2069\u2028\u2029\ufeff\u009b\u0085\u0001\u007f\t\r\nend ap\u200bpro\u00adved\u2060\u{e0001}';
   await fake('patch', { resource: 'configmaps', ns: 'ci', name: 'approve-cm',
     patch: { data: { [`${KH7}.carol_40example.com`]: JSON.stringify({ decision: 'approved', comment }) } } });
   const u = await ui('alice');
@@ -148,8 +148,8 @@ test('attack: bidi overrides, marks, separators, the BOM and controls in a comme
   const h7 = card(page, 'hotfix-7');
   await h7.locator('.vote-list').waitFor();
   const shown = await h7.locator('.vote-list q').first().textContent();
-  assert.equal(shown, 'ok \\u{202e}deifirev\\u{202c} \\u{061c}\\u{200e}\\u{200f}\\u{2066}\\u{2069}\\u{2028}\\u{2029}\\u{feff}\\u{009b}\\u{0085}\\x01\\x7f\\t\\r\\nend');
-  assert.ok(!/[\u202a-\u202e\u2066-\u2069\u061c\u200e\u200f\u2028\u2029\ufeff\u0080-\u009f]/.test(await page.locator('body').textContent()));
+  assert.equal(shown, 'ok \\u{202e}deifirev\\u{202c} \\u{061c}\\u{200e}\\u{200f}\\u{2066}\\u{2069}\\u{2028}\\u{2029}\\u{feff}\\u{009b}\\u{0085}\\x01\\x7f\\t\\r\\nend ap\\u{200b}pro\\u{00ad}ved\\u{2060}\\u{e0001}');
+  assert.ok(!/[\u202a-\u202e\u2066-\u2069\u061c\u200b-\u200f\u2028\u2029\ufeff\u0080-\u009f\u00ad\u2060-\u2064\u{e0000}-\u{e007f}]/u.test(await page.locator('body').textContent()));
   await page.close();
   await stop(u);
 });

@@ -53,10 +53,13 @@ static size_t utf8(const unsigned char *s, size_t len, uint32_t *cp)
 static int unsafe(uint32_t cp)
 {
 	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) ||
-	       cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	       cp == 0xad || cp == 0x061c || cp == 0x180e ||
+	       (cp >= 0x200b && cp <= 0x200f) ||
 	       (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2060 && cp <= 0x2064) ||
 	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
-	       cp == 0x2029 || cp == 0xfeff;
+	       cp == 0x2029 || cp == 0xfeff ||
+	       (cp >= 0xe0000 && cp <= 0xe007f);
 }
 
 static int hexval(char c)

@@ -231,11 +231,13 @@ def no_status_taskspec_refused():
     return p
 
 
-@CASES.add("attack: bidi overrides, marks, separators and the BOM in vote names are shown as approve-step shows them")
+@CASES.add("attack: bidi overrides, marks, separators, the BOM and invisible characters in vote names are shown as approve-step shows them")
 def bidi_in_vote_names_escaped_as_the_step():
     # mallory<U+202E>moc.elpmaxe@... would read as another address
     names = {"_e2_80_ae": "\\u{202e}", "_d8_9c": "\\u{061c}", "_e2_80_a8": "\\u{2028}", "_ef_bb_bf": "\\u{feff}",
-             "_c2_9b": "\\u{009b}", "_e2_81_a6": "\\u{2066}", "_e2_80_8f": "\\u{200f}"}
+             "_c2_9b": "\\u{009b}", "_e2_81_a6": "\\u{2066}", "_e2_80_8f": "\\u{200f}",
+             # mal<ZWSP>lory looks like mallory
+             "_e2_80_8b": "\\u{200b}", "_c2_ad": "\\u{00ad}", "_e2_81_a0": "\\u{2060}", "_f3_a0_80_81": "\\u{e0001}"}
 
     def setup(s):
         d = find(s, "ConfigMap", "approve-cm")["data"]
@@ -249,6 +251,6 @@ def bidi_in_vote_names_escaped_as_the_step():
     r2 = run_plugin(["list"], setup)
     p += expect(r2, 0, out_has=["mallory\\u{202e}x@example.com=approved"])
     for stream in (r.out, r.err, r2.out, r2.err):
-        if any(c in stream for c in "\u202e\u061c\u2028\ufeff\x9b\u2066\u200f"):
+        if any(c in stream for c in "\u202e\u061c\u2028\ufeff\x9b\u2066\u200f\u200b\u00ad\u2060\U000e0001"):
             p.append(f"unsafe code point printed: {stream!r}")
     return p

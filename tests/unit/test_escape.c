@@ -48,6 +48,14 @@ static void unsafe_unicode_escaped(void **state)
 	assert_string_equal(ESC("a\xe2\x80\xae" "b", 0), "a\\u{202e}b");
 	assert_string_equal(ESC("\xe2\x80\xa8", 0), "\\u{2028}");
 	assert_string_equal(ESC("\xef\xbb\xbf", 0), "\\u{feff}");
+	/* Invisible characters: "alice" and "ali<ZWSP>ce" must not look alike. */
+	assert_string_equal(ESC("ali\xe2\x80\x8b" "ce", 0), "ali\\u{200b}ce");
+	assert_string_equal(ESC("\xc2\xad\xe1\xa0\x8e\xe2\x80\x8c\xe2\x80\x8d", 0),
+			    "\\u{00ad}\\u{180e}\\u{200c}\\u{200d}");
+	assert_string_equal(ESC("\xe2\x81\xa0\xe2\x81\xa4", 0), "\\u{2060}\\u{2064}");
+	assert_string_equal(ESC("\xf3\xa0\x80\x81\xf3\xa0\x81\xbf", 0), "\\u{e0001}\\u{e007f}");
+	/* Their neighbours are left alone. */
+	assert_string_equal(ESC("\xe2\x81\xa5\xf3\xa0\x82\x80", 0), "\xe2\x81\xa5\xf3\xa0\x82\x80");
 	/* Every bidi control and separator, each alone. */
 	assert_string_equal(ESC("\xd8\x9c", 0), "\\u{061c}");
 	assert_string_equal(ESC("\xe2\x80\x8e\xe2\x80\x8f", 0),
@@ -55,8 +63,9 @@ static void unsafe_unicode_escaped(void **state)
 	assert_string_equal(ESC("\xe2\x80\xaa\xe2\x81\xa6\xe2\x81\xa9", 0),
 			    "\\u{202a}\\u{2066}\\u{2069}");
 	assert_string_equal(ESC("\xe2\x80\xa9", 0), "\\u{2029}");
-	/* Neighbours stay as they are: U+061B, U+200D, U+2065. */
-	assert_string_equal(ESC("\xd8\x9b\xe2\x80\x8d", 0), "\xd8\x9b\xe2\x80\x8d");
+	/* Neighbours stay as they are: U+061B, U+200A (a hair space), U+2065. */
+	assert_string_equal(ESC("\xd8\x9b\xe2\x80\x8a\xe2\x81\xa5", 0),
+			    "\xd8\x9b\xe2\x80\x8a\xe2\x81\xa5");
 }
 
 static void invalid_utf8_escaped(void **state)
