@@ -147,17 +147,3 @@ def show_finished_or_unknown():
         p.append(f"commands or a time left for a finished run: {done.out!r}")
     return p + expect(run_plugin(["show", "nope"]), 1, err_has=["no TaskRun or PipelineRun named nope in namespace ci"])
 
-
-for args, msg in [
-    (["show"], "show needs RUN"),
-    (["show", "a", "b"], "show takes one RUN: a and b"),
-    (["show", "release-42", "--refuse"], "show takes only RUN and -n/--namespace"),
-    (["show", "release-42", "-m", "x"], "show takes only RUN and -n/--namespace"),
-    (["show", "release-42", "-A"], "show takes only RUN and -n/--namespace"),
-]:
-    def make(args=args, msg=msg):
-        @CASES.add(f"usage error: {' '.join(args)}")
-        def show_usage_error():
-            r = run_plugin(args)
-            return expect(r, 2, [], err_has=[msg, "Run 'kubectl approve --help' for usage."], out="")
-    make()

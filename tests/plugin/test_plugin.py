@@ -362,6 +362,11 @@ for args, msg in [
     (["list", "--refuse"], "list takes only"),
     (["release-42", "-A"], "-A/--all-namespaces goes only with list"),
     (["list", "-A", "-n", "x"], "-n and -A exclude each other"),
+    (["show"], "show needs RUN"),
+    (["show", "a", "b"], "show takes one RUN: a and b"),
+    (["show", "release-42", "--refuse"], "show takes only RUN and -n/--namespace"),
+    (["show", "release-42", "-m", "x"], "show takes only RUN and -n/--namespace"),
+    (["show", "release-42", "-A"], "show takes only RUN and -n/--namespace"),
 ]:
     def make(args=args, msg=msg):
         @CASES.add(f"usage error: {' '.join(args) or '(no arguments)'}")
