@@ -2,7 +2,7 @@
 // vote as `kubectl approve` does, through your own `kubectl proxy`.
 // Everything that comes from the cluster is put in the page as text
 // (textContent, never markup); the page's CSP enforces it with Trusted Types.
-import { describeRun, isApproval, isName, noRoom, tally, whyNot, voteField, votePatch } from './votes.js';
+import { describeRun, isApproval, isName, noRoom, paramPairs, tally, whyNot, voteField, votePatch } from './votes.js';
 
 const $ = (id) => document.getElementById(id);
 const hash = new URLSearchParams(location.hash.slice(1));
@@ -324,7 +324,7 @@ async function loadPr(run) {
     const pr = await api('GET', `/apis/tekton.dev/v1/namespaces/${run.namespace}/pipelineruns/${run.pipelineRun}/status`);
     state.prs.set(id, pr.metadata?.uid !== run.pipelineRunUid
       ? { error: `PipelineRun ${where} (UID ${pr.metadata?.uid}) is not the one that owns TaskRun ${run.name} (UID ${run.pipelineRunUid}): not shown.` }
-      : (pr.spec?.params || []).map((p) => [String(p.name), typeof p.value === 'string' ? p.value : JSON.stringify(p.value)]));
+      : paramPairs(pr.spec?.params));
   } catch (err) {
     state.prs.set(id, { error: explain(err, `read PipelineRun ${where}`, `get on pipelineruns/status in ${run.namespace}`) });
   }
@@ -437,6 +437,18 @@ function openPr(ev) {
   if (ev.currentTarget.open && run?.pipelineRun && !state.prs.has(prId(run))) loadPr(run);
 }
 
+// [[term, description]] as a definition list's children; [term] alone: no description
+const pairs = (rows) => rows.flatMap(([k, ...v]) => (v.length ? [el('dt', {}, k), el('dd', {}, v[0])] : [el('dt', {}, k)]));
+
+// What "PipelineRun parameters" shows: the params once read, or why not.
+function prRows(run) {
+  if (!run.pipelineRunUid) return [['Not shown', 'the TaskRun has no controller reference to a PipelineRun']];
+  const pr = state.prs.get(prId(run));
+  if (!pr) return [['Reading…']];
+  if (pr.error) return [['Not readable', pr.error]];
+  return pr.length ? pr : [['None', 'the run passes no params']];
+}
+
 function fill(li, run) {
   const cmId = `${run.namespace}/${run.configMap}`;
   const cm = state.cms.get(cmId);
@@ -470,13 +482,9 @@ function fill(li, run) {
   const msg = li.querySelector('.message');
   msg.textContent = visible(run.message);
   msg.hidden = !run.message;
-  const pr = run.pipelineRun ? state.prs.get(prId(run)) : null;
   li.querySelector('.run-params').hidden = !run.pipelineRun;
-  li.querySelector('.run-params .params').replaceChildren(...(!run.pipelineRunUid ? [el('dt', {}, 'Not shown'), el('dd', {}, 'the TaskRun has no controller reference to a PipelineRun')]
-    : !pr ? [el('dt', {}, 'Reading…')] : pr.error ? [el('dt', {}, 'Not readable'), el('dd', {}, pr.error)]
-    : pr.length ? pr.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]) : [el('dt', {}, 'None'), el('dd', {}, 'the run passes no params')]));
-  li.querySelector('.tr-params .params').replaceChildren(
-    ...[['TaskRun', run.name], ['Pod', run.pod || 'none yet'], ...run.params].flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  li.querySelector('.run-params .params').replaceChildren(...pairs(prRows(run)));
+  li.querySelector('.tr-params .params').replaceChildren(...pairs([['TaskRun', run.name], ['Pod', run.pod || 'none yet'], ...run.params]));
 }
 
 function tallyView(run, cm, t) {

@@ -224,6 +224,9 @@ export function parseDuration(text) {
   return s !== '' && end === s.length ? total : null;
 }
 
+// [[name, value]] of a run's params, a value not a string as its JSON.
+export const paramPairs = (params) => (params || []).map((p) => [String(p.name), typeof p.value === 'string' ? p.value : JSON.stringify(p.value)]);
+
 // Everything the page needs to know about one approval TaskRun.
 export function describeRun(tr) {
   const labels = tr.metadata.labels || {};
@@ -258,7 +261,7 @@ export function describeRun(tr) {
     runTimeout: tr.spec?.timeout ? parseDuration(tr.spec.timeout) : null,
     running: isRunning(tr), condition: condition(tr), results,
     finishedAt: tr.status?.completionTime || condition(tr).lastTransitionTime || '',
-    params: (tr.spec?.params || []).map((p) => [p.name, typeof p.value === 'string' ? p.value : JSON.stringify(p.value)]),
+    params: paramPairs(tr.spec?.params),
     // what the approvers are asked to approve: the gate step's --message
     message: opts.get('message') ?? '',
     // the PipelineRun that controls it: a label names any run, a name is reused

@@ -54,7 +54,6 @@ class Api:
 
     def __init__(self, state, namespace, run, configmaps):
         self.state, self.ns, self.run = state, namespace, run
-        self.accounts = {}
         users = {p: (p + "@example.com", []) for p in PEOPLE}
         for sa in self._accounts():
             users["sa-" + sa] = ("system:serviceaccount:%s:%s" % (namespace, sa),
@@ -111,6 +110,7 @@ class Api:
 
     def taskrun(self, ctx, spec, params, bindings, pr=None, task=None, pipeline_task=None):
         name, uid = ctx["taskRun.name"], ctx["taskRun.uid"]
+        sa, now = service_account(self.run, pipeline_task), fakeapi.now_rfc3339()
         labels = {"app.kubernetes.io/managed-by": "tekton-pipelines", "tekton.dev/taskRun": name}
         meta = {"name": name, "namespace": self.ns, "uid": uid, "labels": labels}
         if task:
@@ -124,16 +124,16 @@ class Api:
         st.create("taskruns", self.ns, {
             "apiVersion": "tekton.dev/v1", "kind": "TaskRun", "metadata": meta,
             "spec": {"params": [{"name": k, "value": v} for k, v in params.items()],
-                     "serviceAccountName": service_account(self.run, pipeline_task),
+                     "serviceAccountName": sa,
                      "workspaces": [dict(b, name=w) for w, b in bindings.items()]},
-            "status": {"podName": name + "-pod", "taskSpec": spec, "startTime": fakeapi.now_rfc3339(),
+            "status": {"podName": name + "-pod", "taskSpec": spec, "startTime": now,
                        "steps": [{"name": s.get("name", "unnamed"), "container": "step-" + s.get("name", "unnamed"),
-                                  "running": {"startedAt": fakeapi.now_rfc3339()}} for s in spec.get("steps", [])],
+                                  "running": {"startedAt": now}} for s in spec.get("steps", [])],
                        "conditions": [{"type": "Succeeded", "status": "Unknown", "reason": "Running"}]}})
         st.create("pods", self.ns, {
             "apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": name + "-pod", "namespace": self.ns, "labels": dict(labels)},
-            "spec": {"serviceAccountName": service_account(self.run, pipeline_task),
+            "spec": {"serviceAccountName": sa,
                      "containers": [{"name": "step-" + s.get("name", "unnamed")} for s in spec.get("steps", [])]},
             "status": {"phase": "Running"}})
 
